@@ -1,0 +1,326 @@
+"""The ``lake`` command line.
+
+Each sub-command parses its arguments, loads the settings once and calls one function of the
+core. Heavy imports (pyspark, minio, deltalake) happen inside the commands, so ``lake --help`` and
+``lake status`` start instantly. A :class:`LakeError` becomes one line on stderr and exit code 1;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from lake import __version__
+from lake.errors import LakeError
+from lake.settings import Settings, load_settings
+
+JOBS_DIR = Path(__file__).parent / "jobs"
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from lake.minio_server import up
+
+    if args.port is not None:
+        settings = settings.with_overrides({"minio": {"port": args.port}})
+    state = up(settings)
+    if args.json:
+        _print_json(asdict(state))
+    else:
+        print(
+            f"MinIO is up at {state.endpoint} (console {state.console}, pid {state.pid}); "
+            f"bucket '{settings.storage.bucket}' ready; credentials in "
+            f"{settings.storage.credentials_file}"
+        )
+    return 0
+
+
+def cmd_down(settings: Settings, args: argparse.Namespace) -> int:
+    from lake.minio_server import down
+
+    state = down(settings)
+    print(
+        f"MinIO stopped (pid {state.pid}, {state.endpoint})."
+        if state
+        else "No MinIO started by `lake up` is recorded; nothing to stop."
+    )
+    return 0
+
+
+def status_report(settings: Settings) -> dict[str, Any]:
+    """What ``lake status --json`` prints."""
+    from lake.minio_server import health_live, is_running, read_state
+    from lake.storage import lake_root
+
+    state = read_state(settings)
+    process_alive = bool(state and is_running(state))
+    s3 = settings.storage.backend == "s3"
+    live = health_live(settings.endpoint) if s3 else True
+    return {
+        "backend": settings.storage.backend,
+        "endpoint": settings.endpoint if s3 else None,
+        "running": live,
+        "managed_by_lake_up": process_alive,
+        "pid": state.pid if process_alive and state else None,
+        "console": state.console if process_alive and state else None,
+        "bucket": settings.storage.bucket if s3 else None,
+        "lake_root": lake_root(settings),
+        "credentials_file": str(settings.storage.credentials_file),
+        "credentials_present": bool(settings.storage.access_key),
+        "data_dir": str(settings.minio.data_dir),
+        "lineage": {
+            "transport": settings.lineage.transport,
+            "events": str(settings.lineage.file)
+            if settings.lineage.transport == "file"
+            else settings.lineage.url,
+        },
+        "reports_dir": str(settings.reports.dir),
+        "config_file": str(settings.config_file) if settings.config_file else None,
+    }
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    report = status_report(settings)
+    if args.json:
+        _print_json(report)
+    else:
+        state = "running" if report["running"] else "NOT running"
+        where = report["endpoint"] or report["lake_root"]
+        print(
+            f"storage   {report['backend']} at {where}: {state}"
+            + (f" (pid {report['pid']})" if report["pid"] else "")
+        )
+        if report["bucket"]:
+            print(f"bucket    {report['bucket']}")
+        print(
+            f"creds     {report['credentials_file']}"
+            + ("" if report["credentials_present"] else " (missing: run `lake up`)")
+        )
+        print(f"lineage   {report['lineage']['transport']} -> {report['lineage']['events']}")
+        print(f"reports   {report['reports_dir']}")
+    return 0 if report["running"] else 3
+
+
+def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    from lake.doctor import as_json, run_checks
+
+    checks = run_checks(settings)
+    if args.json:
+        _print_json(as_json(checks))
+    else:
+        for check in checks:
+            print(check.line())
+        failed = sum(not c.ok for c in checks)
+        print(f"{failed} problem(s) found." if failed else "Everything the lake needs is here.")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_setup(settings: Settings, args: argparse.Namespace) -> int:
+    from lake.toolchain import build_minio, fetch_jars
+
+    if args.what in ("jars", "all"):
+        fetch_jars(settings, progress=_say)
+    if args.what in ("minio", "all"):
+        build_minio(settings, progress=_say)
+    return 0
+
+
+def available_jobs() -> list[str]:
+    """Names of the spark-submit entry points shipped in ``lake/jobs``."""
+    return sorted(p.stem for p in JOBS_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
+    from lake.spark import submit_command, submit_environment
+
+    job = JOBS_DIR / f"{args.job}.py"
+    if not job.is_file():
+        raise LakeError(
+            f"No job named {args.job!r}.", fix=f"use one of: {', '.join(available_jobs())}"
+        )
+    py_files = None
+    if args.master and not args.master.startswith("local"):
+        py_files = _package_zip(settings)
+    cmd = submit_command(
+        settings,
+        job,
+        args.job_args,
+        master=args.master,
+        use_packages=args.packages,
+        py_files=py_files,
+    )
+    if args.print:
+        print(" \\\n  ".join(shlex.quote(c) for c in cmd))
+        return 0
+    env = dict(
+        os.environ, LAKE_HOME=str(settings.root), **submit_environment(settings, args.master)
+    )
+    if settings.config_file:
+        env["LAKE_CONFIG"] = str(settings.config_file)
+    _say(f"spark-submit {args.job} on {args.master or settings.spark.master}...")
+    return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def _package_zip(settings: Settings) -> Path:
+    """Zip the project's packages for cluster executors (``--py-files``)."""
+    import zipfile
+
+    src = Path(__file__).resolve().parents[1]
+    target = settings.var_dir / "build" / "meae_datalake.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for package in ("lake", "ingestion", "quality", "governance"):
+            for path in sorted((src / package).rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    zf.write(path, path.relative_to(src))
+    return target
+
+
+def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
+    from lake.delta_reader import snapshot
+    from lake.storage import table_uri
+
+    layer, _, name = args.table.partition("/")
+    try:
+        uri = table_uri(settings, layer, name)
+    except ValueError as exc:
+        raise LakeError(
+            f"Table {args.table!r}: {exc}.", fix="name a table as LAYER/NAME, e.g. bronze/smoke"
+        ) from None
+    snap = snapshot(settings, uri, version=args.version)
+    if args.json:
+        _print_json(snap.as_dict())
+    else:
+        print(
+            f"{snap.uri}: version {snap.version}, {snap.rows} rows, {snap.data_files} data "
+            f"file(s), columns {', '.join(snap.columns)}"
+        )
+        print(f"_delta_log: {', '.join(snap.log_objects)}")
+    return 0
+
+
+def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
+    def redact(obj: Any) -> Any:
+        if is_dataclass(obj):
+            return {
+                f.name: (
+                    "***"
+                    if f.name.endswith("_key") and getattr(obj, f.name)
+                    else redact(getattr(obj, f.name))
+                )
+                for f in fields(obj)
+            }
+        if isinstance(obj, Path):
+            return str(obj)
+        if isinstance(obj, dict):
+            return dict(obj)
+        return obj
+
+    data = redact(settings)
+    data["endpoint"] = settings.endpoint
+    _print_json(data)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lake",
+        description="meae-datalake: Delta tables on MinIO, processed by Spark, with quality "
+        "reviews and lineage.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--config", type=Path, help="settings file (default: lake.toml, or $LAKE_CONFIG)"
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str,
+        func: Callable[[Settings, argparse.Namespace], int],
+        help_: str,
+        json_flag: bool = False,
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    p = add("up", cmd_up, "start the local MinIO server and create the lake bucket", True)
+    p.add_argument("--port", type=int, help="S3 port (0: a free port); default minio.port")
+    add("down", cmd_down, "stop the MinIO server started by `lake up`")
+    add(
+        "status",
+        cmd_status,
+        "where the lake is and whether its server runs (exit 3 when not running)",
+        True,
+    )
+    add(
+        "doctor",
+        cmd_doctor,
+        "check every piece the lake needs; one line per problem with the fix",
+        True,
+    )
+    add("config", cmd_config, "print the effective settings (credentials redacted)")
+    p = add(
+        "setup", cmd_setup, "fetch the Spark jars (Maven) and build MinIO (Go) into the user cache"
+    )
+    p.add_argument("what", nargs="?", choices=("jars", "minio", "all"), default="all")
+    p = add(
+        "submit", cmd_submit, "run a job with spark-submit and the lake's jars and configuration"
+    )
+    p.add_argument("job", help="job name, one of: " + ", ".join(available_jobs()))
+    p.add_argument("job_args", nargs=argparse.REMAINDER, help="arguments for the job")
+    p.add_argument("--master", help="local[2], spark://host:7077...; default spark.master")
+    p.add_argument(
+        "--print",
+        action="store_true",
+        help="print the spark-submit command instead of running it (credentials are never in it)",
+    )
+    p.add_argument(
+        "--packages",
+        action="store_true",
+        help="resolve jars with --packages from Maven Central instead of the local jar cache",
+    )
+    p = add("inspect", cmd_inspect, "read a table without Spark (delta-rs + S3 listing)", True)
+    p.add_argument("table", help="LAYER/NAME, e.g. bronze/smoke")
+    p.add_argument("--version", type=int, help="time travel to this version")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lake`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        return int(args.func(settings, args))
+    except LakeError as exc:
+        if args.debug:
+            raise
+        print(f"lake {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"lake {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

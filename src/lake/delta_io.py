@@ -1,0 +1,280 @@
+"""Delta Lake reads, writes and merges: the only module that touches Delta tables.
+
+Every option is keyword-only with a safe default: ``write_table`` refuses to replace an existing
+table unless told ``mode="overwrite"``, never changes a schema unless ``merge_schema=True``, and
+``merge_table`` refuses a source with duplicate keys (Delta would fail half-way with a Java trace).
+Failures come back as :class:`TableError` or :class:`StorageError` naming the table and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from lake.errors import LakeError, StorageError, TableError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+WriteMode = Literal["error", "append", "overwrite"]
+WRITE_MODES: tuple[WriteMode, ...] = ("error", "append", "overwrite")
+MatchedAction = Literal["update", "ignore"]
+NotMatchedAction = Literal["insert", "ignore"]
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What a MERGE changed, from the commit's own metrics."""
+
+    version: int
+    inserted: int
+    updated: int
+    source_rows: int
+
+
+def table_exists(spark: SparkSession, uri: str) -> bool:
+    """True when ``uri`` holds a Delta table."""
+    from delta.tables import DeltaTable
+
+    with _translated(spark, uri, "check"):
+        return bool(DeltaTable.isDeltaTable(spark, uri))
+
+
+def table_version(spark: SparkSession, uri: str) -> int:
+    """The latest committed version of the table at ``uri``."""
+    rows = history(spark, uri, limit=1)
+    return int(rows[0]["version"])
+
+
+def history(spark: SparkSession, uri: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest commits of the table, newest first (version, timestamp, operation, metrics)."""
+    from delta.tables import DeltaTable
+
+    _require_table(spark, uri)
+    with _translated(spark, uri, "read the history of"):
+        rows = DeltaTable.forPath(spark, uri).history(limit).collect()
+    return [
+        {
+            "version": r["version"],
+            "timestamp": r["timestamp"],
+            "operation": r["operation"],
+            "operationMetrics": dict(r["operationMetrics"] or {}),
+            "userMetadata": r["userMetadata"],
+        }
+        for r in rows
+    ]
+
+
+def read_table(
+    spark: SparkSession,
+    uri: str,
+    *,
+    version: int | None = None,
+    timestamp: str | None = None,
+) -> DataFrame:
+    """Read a Delta table, optionally as of a version or a timestamp (time travel).
+
+    Raises:
+        TableError: No table at ``uri``, or both ``version`` and ``timestamp`` were given.
+    """
+    if version is not None and timestamp is not None:
+        raise TableError("Give a version or a timestamp to read, not both.", table=uri)
+    _require_table(spark, uri)
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    if timestamp is not None:
+        reader = reader.option("timestampAsOf", timestamp)
+    with _translated(spark, uri, "read"):
+        return reader.load(uri)
+
+
+def write_table(
+    df: DataFrame,
+    uri: str,
+    *,
+    mode: WriteMode = "error",
+    partition_by: Sequence[str] = (),
+    merge_schema: bool = False,
+    commit_info: Mapping[str, Any] | None = None,
+) -> int:
+    """Write ``df`` as a Delta table and return the version committed.
+
+    Args:
+        df: The rows to write.
+        uri: The table location (see :func:`lake.storage.table_uri`).
+        mode: ``"error"`` (default) refuses an existing table; ``"append"`` adds rows;
+            ``"overwrite"`` replaces the rows (older versions stay readable by time travel).
+        partition_by: Partition columns for a new table.
+        merge_schema: Allow new columns (append/overwrite); otherwise a schema change is refused.
+        commit_info: JSON-serialisable metadata stored with the commit (run id, source file...).
+
+    Raises:
+        TableError: Invalid mode, existing table with ``mode="error"``, or a refused schema.
+        StorageError: The object store failed.
+    """
+    if mode not in WRITE_MODES:
+        raise TableError(f"Write mode {mode!r} is not one of {', '.join(WRITE_MODES)}.", table=uri)
+    spark = df.sparkSession
+    if mode == "error" and table_exists(spark, uri):
+        raise TableError(
+            f"Table {uri} already exists and mode='error' refuses to touch it.",
+            table=uri,
+            fix="pass mode='append' to add rows or mode='overwrite' to replace them",
+        )
+    writer = df.write.format("delta").mode("errorifexists" if mode == "error" else mode)
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    if merge_schema:
+        writer = writer.option("mergeSchema", "true")
+    if commit_info:
+        writer = writer.option("userMetadata", json.dumps(dict(commit_info), default=str))
+    with _translated(spark, uri, "write"):
+        writer.save(uri)
+    return table_version(spark, uri)
+
+
+def merge_table(
+    source: DataFrame,
+    uri: str,
+    *,
+    keys: Sequence[str],
+    when_matched: MatchedAction = "update",
+    when_not_matched: NotMatchedAction = "insert",
+    create_if_missing: bool = True,
+    commit_info: Mapping[str, Any] | None = None,
+) -> MergeResult:
+    """Upsert ``source`` into the table on ``keys`` (idempotent: rerunning changes nothing new).
+
+    Args:
+        source: Rows to merge; keys must be unique in it.
+        uri: The target table.
+        keys: Business-key columns, present in both source and target.
+        when_matched: ``"update"`` the target row with the source's values, or ``"ignore"``.
+        when_not_matched: ``"insert"`` the source row, or ``"ignore"``.
+        create_if_missing: Create the table from ``source`` when it does not exist yet.
+        commit_info: Metadata stored with the commit.
+
+    Raises:
+        TableError: Empty or unknown keys, duplicate keys in the source, or a missing table.
+    """
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    spark = source.sparkSession
+    if not keys:
+        raise TableError("A merge needs at least one key column.", table=uri)
+    missing = [k for k in keys if k not in source.columns]
+    if missing:
+        raise TableError(
+            f"Merge key(s) {', '.join(missing)} not in the source; it has "
+            f"{', '.join(source.columns)}.",
+            table=uri,
+        )
+    duplicates = source.groupBy(*keys).count().filter(F.col("count") > 1)
+    first_dup = duplicates.limit(1).collect()
+    if first_dup:
+        shown = ", ".join(f"{k}={first_dup[0][k]!r}" for k in keys)
+        raise TableError(
+            f"The merge source has duplicate keys ({shown} appears {first_dup[0]['count']} times).",
+            table=uri,
+            fix="deduplicate the source on its business key before merging",
+        )
+    source_rows = source.count()
+    if not table_exists(spark, uri):
+        if not create_if_missing:
+            raise TableError(f"No Delta table at {uri} to merge into.", table=uri)
+        version = write_table(source, uri, mode="error", commit_info=commit_info)
+        return MergeResult(
+            version=version, inserted=source_rows, updated=0, source_rows=source_rows
+        )
+    if commit_info:
+        spark.conf.set(
+            "spark.databricks.delta.commitInfo.userMetadata",
+            json.dumps(dict(commit_info), default=str),
+        )
+    condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    with _translated(spark, uri, "merge into"):
+        target = DeltaTable.forPath(spark, uri)
+        merge = target.alias("t").merge(source.alias("s"), condition)
+        if when_matched == "update":
+            merge = merge.whenMatchedUpdateAll()
+        if when_not_matched == "insert":
+            merge = merge.whenNotMatchedInsertAll()
+        try:
+            merge.execute()
+        finally:
+            spark.conf.unset("spark.databricks.delta.commitInfo.userMetadata")
+    last = history(spark, uri, limit=1)[0]
+    metrics = last["operationMetrics"]
+    return MergeResult(
+        version=int(last["version"]),
+        inserted=int(metrics.get("numTargetRowsInserted", 0)),
+        updated=int(metrics.get("numTargetRowsUpdated", 0)),
+        source_rows=source_rows,
+    )
+
+
+def _require_table(spark: SparkSession, uri: str) -> None:
+    if not table_exists(spark, uri):
+        raise TableError(
+            f"No Delta table at {uri}.",
+            table=uri,
+            fix="check the layer and name, or run the job that creates it",
+        )
+
+
+@contextmanager
+def _translated(spark: SparkSession, uri: str, action: str) -> Iterator[None]:
+    """Turn Java-side failures into one readable LakeError naming the table."""
+    try:
+        yield
+    except LakeError:
+        raise
+    except Exception as exc:
+        raise _explain(exc, spark, uri, action) from exc
+
+
+def _explain(exc: Exception, spark: SparkSession, uri: str, action: str) -> LakeError:
+    text = str(exc)
+    first = text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
+    if uri.startswith("s3a://") and any(
+        marker in text
+        for marker in (
+            "AccessDenied",
+            "403",
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "Connection refused",
+            "ConnectException",
+            "Unable to execute HTTP request",
+            "UnknownHost",
+            "timed out",
+        )
+    ):
+        endpoint = spark.conf.get("spark.hadoop.fs.s3a.endpoint", "the object store")
+        refused = any(
+            m in text
+            for m in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch")
+        )
+        what = "refused the credentials" if refused else "is not reachable"
+        return StorageError(
+            f"Could not {action} table {uri}: the object store at {endpoint} {what}.",
+            endpoint=str(endpoint),
+            fix="run `lake status` / `lake up`, then `lake doctor`",
+        )
+    if (
+        "DELTA_FAILED_TO_MERGE_FIELDS" in text
+        or "schema mismatch" in text.lower()
+        or ("DELTA_METADATA_MISMATCH" in text)
+    ):
+        return TableError(
+            f"Could not {action} table {uri}: the data's schema differs from the table's "
+            f"({first}).",
+            table=uri,
+            fix="align the columns and types, or pass merge_schema=True for new columns",
+        )
+    return TableError(f"Could not {action} table {uri}: {first}", table=uri)

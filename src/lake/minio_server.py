@@ -1,0 +1,285 @@
+"""The local MinIO server: a real process on 127.0.0.1, started and stopped by the lake.
+
+``lake up`` generates credentials once (a JSON file with mode 0600, never committed), starts the
+binary built by :mod:`lake.toolchain` on the configured port (``0`` picks a free one), waits for
+``/minio/health/live`` and records ``{pid, endpoint, ...}`` in ``minio.state_file`` so every later
+command finds it. ``lake down`` stops it by that pid. Tests use :func:`start` directly with a
+temporary data directory and ``die_with_parent=True`` so a killed pytest never leaves a server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lake.errors import ServerError
+from lake.settings import Settings, read_credentials_file
+from lake.toolchain import minio_binary
+
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """What is known of a running MinIO server."""
+
+    pid: int
+    endpoint: str
+    console: str
+    data_dir: str
+    log_file: str
+    started_at: str
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_credentials(path: Path) -> tuple[str, str]:
+    """Return the credentials stored in ``path``, generating them (mode 0600) when missing."""
+    if path.is_file():
+        return read_credentials_file(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    access_key = "lake-" + secrets.token_hex(8)
+    secret_key = secrets.token_urlsafe(30)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"access_key": access_key, "secret_key": secret_key}, fh)
+    return access_key, secret_key
+
+
+def health_live(endpoint: str, *, timeout: float = 2.0) -> bool:
+    """True when ``GET {endpoint}/minio/health/live`` answers 200."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/minio/health/live", timeout=timeout) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def start(
+    binary: Path,
+    *,
+    data_dir: Path,
+    host: str,
+    port: int,
+    console_port: int,
+    access_key: str,
+    secret_key: str,
+    log_file: Path,
+    timeout_s: float = 30.0,
+    die_with_parent: bool = False,
+) -> ServerState:
+    """Start a MinIO server process and wait until it is live.
+
+    Args:
+        binary: The ``minio`` executable.
+        data_dir: Where MinIO keeps its objects (created if missing).
+        host: Interface to listen on (loopback unless you mean otherwise).
+        port: S3 API port; ``0`` picks a free port.
+        console_port: Web console port; ``0`` picks a free port.
+        access_key: Root user name.
+        secret_key: Root password.
+        log_file: MinIO's stdout and stderr.
+        timeout_s: How long to wait for ``/minio/health/live``.
+        die_with_parent: Ask the kernel to stop MinIO when this process dies (tests).
+
+    Raises:
+        ServerError: The binary is missing, the port is taken or the server never became live.
+    """
+    if not binary.is_file():
+        raise ServerError(
+            f"The MinIO binary {binary} is missing.", fix="run `make minio` (builds it once)"
+        )
+    port = port or free_port(host)
+    console_port = console_port or free_port(host)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        if probe.connect_ex((host, port)) == 0:
+            raise ServerError(
+                f"Port {host}:{port} is already in use, so MinIO cannot listen there.",
+                fix="stop what listens there (`lake down`), or set LAKE__MINIO__PORT=0 for a "
+                "free port",
+            )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(
+        os.environ,
+        MINIO_ROOT_USER=access_key,
+        MINIO_ROOT_PASSWORD=secret_key,
+        MINIO_BROWSER="on",
+        MINIO_UPDATE="off",
+        MINIO_CALLHOME_ENABLE="off",
+    )
+    endpoint = f"http://{host}:{port}"
+    with open(log_file, "ab") as log:
+        proc = subprocess.Popen(
+            [
+                str(binary),
+                "server",
+                str(data_dir),
+                "--address",
+                f"{host}:{port}",
+                "--console-address",
+                f"{host}:{console_port}",
+                "--quiet",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=not die_with_parent,
+            preexec_fn=_die_with_parent if die_with_parent else None,
+        )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServerError(
+                f"MinIO exited with code {proc.returncode} while starting on {endpoint}; "
+                f"last log lines: {_tail(log_file)}",
+                fix=f"read {log_file}",
+            )
+        if health_live(endpoint, timeout=1.0):
+            return ServerState(
+                pid=proc.pid,
+                endpoint=endpoint,
+                console=f"http://{host}:{console_port}",
+                data_dir=str(data_dir),
+                log_file=str(log_file),
+                started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+        time.sleep(0.2)
+    stop_pid(proc.pid)
+    raise ServerError(
+        f"MinIO did not become live on {endpoint} within {timeout_s:.0f} s.",
+        fix=f"read {log_file}; raise minio.start_timeout_s on a slow disk",
+    )
+
+
+def stop_pid(pid: int, *, timeout_s: float = 10.0) -> bool:
+    """Stop a process (SIGTERM, then SIGKILL); True if it was running."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); /proc tells the truth.
+    with contextlib.suppress(OSError):
+        if "State:\tZ" in Path(f"/proc/{pid}/status").read_text():
+            return False
+    return True
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def read_state(settings: Settings) -> ServerState | None:
+    """The recorded state of the server ``lake up`` started, if any."""
+    path = settings.minio.state_file
+    if not path.is_file():
+        return None
+    try:
+        return ServerState(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def is_running(state: ServerState) -> bool:
+    """True when the recorded process is alive and is a MinIO server."""
+    if not _alive(state.pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return b"minio" in cmdline
+
+
+def up(settings: Settings) -> ServerState:
+    """Start the project's MinIO (idempotent), create the lake bucket, record the state."""
+    from lake.storage import ensure_bucket
+
+    state = read_state(settings)
+    if state is not None and is_running(state):
+        fresh = settings.with_overrides({"storage": {"endpoint": state.endpoint}})
+        ensure_bucket(fresh)
+        return state
+    access_key, secret_key = settings.storage.access_key, settings.storage.secret_key
+    if not (access_key and secret_key):
+        access_key, secret_key = ensure_credentials(settings.storage.credentials_file)
+    state = start(
+        minio_binary(settings),
+        data_dir=settings.minio.data_dir,
+        host=settings.minio.host,
+        port=settings.minio.port,
+        console_port=settings.minio.console_port,
+        access_key=access_key,
+        secret_key=secret_key,
+        log_file=settings.minio.log_file,
+        timeout_s=settings.minio.start_timeout_s,
+    )
+    settings.minio.state_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.minio.state_file.write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")
+    fresh = settings.with_overrides(
+        {
+            "storage": {
+                "endpoint": state.endpoint,
+                "access_key": access_key,
+                "secret_key": secret_key,
+            }
+        }
+    )
+    ensure_bucket(fresh)
+    return state
+
+
+def down(settings: Settings) -> ServerState | None:
+    """Stop the project's MinIO if ``lake up`` started it; returns the state it had."""
+    state = read_state(settings)
+    if state is None:
+        return None
+    if is_running(state):
+        stop_pid(state.pid)
+    settings.minio.state_file.unlink(missing_ok=True)
+    return state
