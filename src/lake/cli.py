@@ -147,7 +147,7 @@ def available_jobs() -> list[str]:
 
 
 def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
-    from lake.spark import submit_command, submit_environment
+    from lake.spark import prepare_local_dirs, submit_command, submit_environment
 
     job = JOBS_DIR / f"{args.job}.py"
     if not job.is_file():
@@ -168,6 +168,7 @@ def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
     if args.print:
         print(" \\\n  ".join(shlex.quote(c) for c in cmd))
         return 0
+    prepare_local_dirs(settings)
     env = dict(
         os.environ, LAKE_HOME=str(settings.root), **submit_environment(settings, args.master)
     )

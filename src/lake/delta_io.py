@@ -197,11 +197,16 @@ def merge_table(
             json.dumps(dict(commit_info), default=str),
         )
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    # Only rows whose values changed are rewritten, so a rerun of the same delivery commits
+    # an empty change (0 inserted, 0 updated) instead of rewriting every matched row.
+    changed = " OR ".join(
+        f"NOT (t.`{c}` <=> s.`{c}`)" for c in source.columns if c not in set(keys)
+    )
     with _translated(spark, uri, "merge into"):
         target = DeltaTable.forPath(spark, uri)
         merge = target.alias("t").merge(source.alias("s"), condition)
-        if when_matched == "update":
-            merge = merge.whenMatchedUpdateAll()
+        if when_matched == "update" and changed:
+            merge = merge.whenMatchedUpdateAll(condition=changed)
         if when_not_matched == "insert":
             merge = merge.whenNotMatchedInsertAll()
         try:

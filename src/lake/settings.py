@@ -82,6 +82,7 @@ class SparkSettings:
     shuffle_partitions: int = 4
     driver_memory: str = "2g"
     ui_enabled: bool = False
+    console_progress: bool = False
     log_level: str = "WARN"
     jars_dir: Path | None = None
     conf: Mapping[str, str] = field(default_factory=dict)

@@ -48,6 +48,10 @@ def spark_conf(settings: Settings, *, include_jars: bool = True) -> dict[str, st
         "spark.ui.enabled": str(settings.spark.ui_enabled).lower(),
         "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_log_config(settings)}",
+        # Delta rebuilds table state with 50 tasks by default: far too many for small tables
+        # on 2 cores (a 10-row read took 7 s). Scale it with the shuffle partitions instead.
+        "spark.databricks.delta.snapshotPartitions": str(settings.spark.shuffle_partitions),
+        "spark.ui.showConsoleProgress": str(settings.spark.console_progress).lower(),
         # Schema changes are explicit (merge_schema=True in delta_io), never silent.
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
     }
@@ -109,12 +113,22 @@ def _lineage_conf(settings: Settings) -> dict[str, str]:
     }
     if lineage.transport == "file":
         # Spark's events go beside ours; issue-level tooling reads both files.
-        spark_file = lineage.file.with_name(lineage.file.stem + "-spark" + lineage.file.suffix)
-        spark_file.parent.mkdir(parents=True, exist_ok=True)
-        conf["spark.openlineage.transport.location"] = str(spark_file)
+        conf["spark.openlineage.transport.location"] = str(spark_events_file(settings))
     elif lineage.transport == "http":
         conf["spark.openlineage.transport.url"] = lineage.url
     return conf
+
+
+def spark_events_file(settings: Settings) -> Path:
+    """Where the OpenLineage Spark listener writes (beside the lake's own events file)."""
+    events = settings.lineage.file
+    return events.with_name(events.stem + "-spark" + events.suffix)
+
+
+def prepare_local_dirs(settings: Settings) -> None:
+    """Create the local directories a driver writes to (lineage events)."""
+    if settings.lineage.transport == "file":
+        settings.lineage.file.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _credential_conf(settings: Settings) -> dict[str, str]:
@@ -156,6 +170,7 @@ def build_session(
         conf["spark.app.name"] = app_name
     conf.update(extra_conf or {})
     os.environ.update(submit_environment(settings))
+    prepare_local_dirs(settings)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(settings.spark.master)
