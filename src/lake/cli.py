@@ -195,7 +195,7 @@ def _package_zip(settings: Settings) -> Path:
 
 def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
     from lake.delta_reader import snapshot
-    from lake.storage import table_uri
+    from lake.storage import check_storage, table_uri
 
     layer, _, name = args.table.partition("/")
     try:
@@ -204,6 +204,7 @@ def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
         raise LakeError(
             f"Table {args.table!r}: {exc}.", fix="name a table as LAYER/NAME, e.g. bronze/smoke"
         ) from None
+    check_storage(settings)  # one clear line when the store is down or refuses us
     snap = snapshot(settings, uri, version=args.version)
     if args.json:
         _print_json(snap.as_dict())

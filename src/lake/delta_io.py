@@ -232,6 +232,14 @@ def _require_table(spark: SparkSession, uri: str) -> None:
         )
 
 
+def _s3a_endpoint(spark: SparkSession, uri: str) -> str:
+    """The endpoint S3A uses for this URI's bucket (per-bucket settings win, as in S3A)."""
+    bucket = uri.removeprefix("s3a://").split("/", 1)[0]
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    endpoint = hadoop.get(f"fs.s3a.bucket.{bucket}.endpoint") or hadoop.get("fs.s3a.endpoint")
+    return str(endpoint or "the object store")
+
+
 @contextmanager
 def _translated(spark: SparkSession, uri: str, action: str) -> Iterator[None]:
     """Turn Java-side failures into one readable LakeError naming the table."""
@@ -260,7 +268,7 @@ def _explain(exc: Exception, spark: SparkSession, uri: str, action: str) -> Lake
             "timed out",
         )
     ):
-        endpoint = spark.conf.get("spark.hadoop.fs.s3a.endpoint", "the object store")
+        endpoint = _s3a_endpoint(spark, uri)
         refused = any(
             m in text
             for m in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch")
