@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 LAKE   := $(VENV)/bin/lake
 PYTEST_ARGS ?=
 
-.PHONY: help setup jars minio up down status doctor demo test test-fast lint format lock clean
+.PHONY: compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
 
 help:
 	@echo "make demo    set everything up, start MinIO, run the smoke job, read its table back"
@@ -71,6 +71,11 @@ lock:
 	   echo "# Regenerate with \`make lock\` after changing pyproject.toml; the venv cache key includes this file."; \
 	   /tmp/meae-datalake-lock/bin/pip freeze --exclude-editable | grep -v '^meae-datalake' ) > constraints.txt
 	@rm -rf /tmp/meae-datalake-lock
+
+# docker-compose reads its MinIO credentials from .env (git-ignored, mode 600), never from the file.
+compose-env: setup
+	@$(PY) -c "from lake.settings import load_settings; from lake.minio_server import write_compose_env; \
+	s = load_settings(); print('wrote', write_compose_env(s.root / '.env', s.storage.credentials_file))"
 
 clean:
 	-@$(LAKE) down 2>/dev/null

@@ -51,6 +51,15 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
+    from lake.storage import check_storage, ensure_bucket
+
+    ensure_bucket(settings)
+    check_storage(settings)
+    print(f"Bucket '{settings.storage.bucket}' ready on {settings.endpoint}.")
+    return 0
+
+
 def cmd_down(settings: Settings, args: argparse.Namespace) -> int:
     from lake.minio_server import down
 
@@ -267,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("up", cmd_up, "start the local MinIO server and create the lake bucket", True)
     p.add_argument("--port", type=int, help="S3 port (0: a free port); default minio.port")
+    add(
+        "init",
+        cmd_init,
+        "create the lake bucket on the configured object store (a MinIO or S3 that "
+        "`lake up` did not start, e.g. in docker-compose)",
+    )
     add("down", cmd_down, "stop the MinIO server started by `lake up`")
     add(
         "status",

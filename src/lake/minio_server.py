@@ -63,6 +63,16 @@ def ensure_credentials(path: Path) -> tuple[str, str]:
     return access_key, secret_key
 
 
+def write_compose_env(path: Path, credentials_file: Path) -> Path:
+    """Write the ``.env`` docker-compose reads (mode 0600), with this project's credentials."""
+    access_key, secret_key = ensure_credentials(credentials_file)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"LAKE_MINIO_ACCESS_KEY={access_key}\nLAKE_MINIO_SECRET_KEY={secret_key}\n")
+    os.chmod(path, 0o600)
+    return path
+
+
 def health_live(endpoint: str, *, timeout: float = 2.0) -> bool:
     """True when ``GET {endpoint}/minio/health/live`` answers 200."""
     try:

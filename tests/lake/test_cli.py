@@ -17,7 +17,7 @@ from lake.delta_reader import snapshot
 from lake.storage import table_uri
 
 LAKE = str(Path(sys.executable).parent / "lake")
-COMMANDS = ["up", "down", "status", "doctor", "config", "setup", "submit", "inspect"]
+COMMANDS = ["up", "init", "down", "status", "doctor", "config", "setup", "submit", "inspect"]
 
 
 def run_lake(
