@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 LAKE   := $(VENV)/bin/lake
 PYTEST_ARGS ?=
 
-.PHONY: compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
+.PHONY: compose-cli compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
 
 help:
 	@echo "make demo    set everything up, start MinIO, run the smoke job, read its table back"
@@ -28,6 +28,10 @@ jars: setup
 
 minio: setup
 	@$(LAKE) setup minio
+
+# docker compose v2 from source: only to run `docker compose config` on our compose file.
+compose-cli: setup
+	@$(LAKE) setup compose-cli
 
 up: jars minio
 	@$(LAKE) up
@@ -48,7 +52,7 @@ demo: up
 	@$(LAKE) status
 
 # The tests start their own MinIO (free port, temporary data) and stop it, even on failure.
-test: jars minio
+test: jars minio compose-cli
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup

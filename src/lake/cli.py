@@ -141,12 +141,14 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_setup(settings: Settings, args: argparse.Namespace) -> int:
-    from lake.toolchain import build_minio, fetch_jars
+    from lake.toolchain import build_compose, build_minio, fetch_jars
 
     if args.what in ("jars", "all"):
         fetch_jars(settings, progress=_say)
     if args.what in ("minio", "all"):
         build_minio(settings, progress=_say)
+    if args.what == "compose-cli":
+        build_compose(progress=_say)
     return 0
 
 
@@ -299,7 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "setup", cmd_setup, "fetch the Spark jars (Maven) and build MinIO (Go) into the user cache"
     )
-    p.add_argument("what", nargs="?", choices=("jars", "minio", "all"), default="all")
+    p.add_argument(
+        "what",
+        nargs="?",
+        choices=("jars", "minio", "all", "compose-cli"),
+        default="all",
+        help="all = jars + minio; compose-cli builds docker compose (only to check the "
+        "compose file)",
+    )
     p = add(
         "submit", cmd_submit, "run a job with spark-submit and the lake's jars and configuration"
     )

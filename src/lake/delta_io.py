@@ -235,7 +235,7 @@ def _require_table(spark: SparkSession, uri: str) -> None:
 def _s3a_endpoint(spark: SparkSession, uri: str) -> str:
     """The endpoint S3A uses for this URI's bucket (per-bucket settings win, as in S3A)."""
     bucket = uri.removeprefix("s3a://").split("/", 1)[0]
-    hadoop = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
     endpoint = hadoop.get(f"fs.s3a.bucket.{bucket}.endpoint") or hadoop.get("fs.s3a.endpoint")
     return str(endpoint or "the object store")
 

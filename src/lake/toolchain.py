@@ -13,19 +13,25 @@ so a fresh clone (CI) reuses them and a second ``make`` starts in seconds.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lake.errors import ToolchainError
 from lake.settings import Settings
 
 MINIO_MODULE = "github.com/minio/minio"
+# docker compose v2, built only to check docker-compose.yml with `docker compose config` where the
+# docker client has no compose plugin (our build machines). Not needed to run the lake.
+COMPOSE_MODULE = "github.com/docker/compose/v2"
+COMPOSE_VERSION = "v2.40.3"
 _POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 Progress = Callable[[str], None]
@@ -42,6 +48,16 @@ def cache_dir() -> Path:
         return Path(explicit).expanduser().resolve()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base).expanduser().resolve() / "meae-datalake"
+
+
+@contextmanager
+def _cache_lock(name: str) -> Iterator[None]:
+    """Serialise builds of one cache entry across processes (two clones running `make`)."""
+    locks = cache_dir() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def pom_path(settings: Settings) -> Path:
@@ -118,6 +134,11 @@ def maven_coordinates(settings: Settings) -> list[str]:
 
 def fetch_jars(settings: Settings, *, progress: Progress = _quiet) -> list[Path]:
     """Fetch the jars of ``jvm/pom.xml`` with Maven into the cache (no-op when already there)."""
+    with _cache_lock("jars"):
+        return _fetch_jars(settings, progress=progress)
+
+
+def _fetch_jars(settings: Settings, *, progress: Progress = _quiet) -> list[Path]:
     try:
         return spark_jars(settings)
     except ToolchainError:
@@ -166,6 +187,11 @@ def minio_binary(settings: Settings) -> Path:
 
 def build_minio(settings: Settings, *, progress: Progress = _quiet) -> Path:
     """Build the pinned MinIO from source with ``go install`` into the cache (no-op when built)."""
+    with _cache_lock("minio"):
+        return _build_minio(settings, progress=progress)
+
+
+def _build_minio(settings: Settings, *, progress: Progress = _quiet) -> Path:
     binary = minio_binary(settings)
     if binary.is_file() and os.access(binary, os.X_OK):
         return binary
@@ -180,17 +206,9 @@ def build_minio(settings: Settings, *, progress: Progress = _quiet) -> Path:
             "Go is not installed; the MinIO community edition is built from source with it.",
             fix="install Go >= 1.24 (https://go.dev/doc/install) and run `make minio` again",
         )
-    gocache = cache_dir() / "go"
     staging = binary.parent / "staging"
     staging.mkdir(parents=True, exist_ok=True)
-    env = dict(
-        os.environ,
-        GOBIN=str(staging),
-        GOMODCACHE=str(gocache / "mod"),
-        GOCACHE=str(gocache / "build"),
-        CGO_ENABLED="0",
-        GOFLAGS="-buildvcs=false",
-    )
+    env = dict(_go_env(), GOBIN=str(staging))
     target = f"{MINIO_MODULE}@{settings.minio.version}"
     progress(
         f"Building MinIO {settings.minio.version} from source (go install {target}); "
@@ -202,7 +220,7 @@ def build_minio(settings: Settings, *, progress: Progress = _quiet) -> Path:
         capture_output=True,
         text=True,
         check=False,
-        cwd=gocache.parent,
+        cwd=cache_dir(),
     )
     built = staging / "minio"
     if result.returncode != 0 or not built.is_file():
@@ -218,23 +236,80 @@ def build_minio(settings: Settings, *, progress: Progress = _quiet) -> Path:
     return binary
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lake.toolchain [jars|minio|all]``: used by the Makefile before ``lake`` runs."""
-    from lake.settings import load_settings
-
-    what = (argv if argv is not None else sys.argv[1:]) or ["all"]
-    settings = load_settings()
-    say = lambda msg: print(f"[setup] {msg}", flush=True)  # noqa: E731
-    try:
-        if what[0] in ("jars", "all"):
-            fetch_jars(settings, progress=say)
-        if what[0] in ("minio", "all"):
-            build_minio(settings, progress=say)
-    except ToolchainError as exc:
-        print(f"lake setup: {exc}", file=sys.stderr)
-        return 1
-    return 0
+def _go_env() -> dict[str, str]:
+    gocache = cache_dir() / "go"
+    return dict(
+        os.environ,
+        GOMODCACHE=str(gocache / "mod"),
+        GOCACHE=str(gocache / "build"),
+        CGO_ENABLED="0",
+        GOFLAGS="-buildvcs=false",
+    )
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def compose_binary() -> Path:
+    """Where the docker compose v2 binary built by :func:`build_compose` lives."""
+    return cache_dir() / "compose" / COMPOSE_VERSION / "docker-compose"
+
+
+def build_compose(*, progress: Progress = _quiet) -> Path:
+    """Build docker compose v2 from source into the cache (no-op when built).
+
+    ``go install`` refuses the module (its go.mod has ``exclude`` directives), so the module
+    is downloaded and built as a main module from a private copy.
+    """
+    with _cache_lock("compose"):
+        return _build_compose(progress=progress)
+
+
+def _build_compose(*, progress: Progress = _quiet) -> Path:
+    binary = compose_binary()
+    if binary.is_file():
+        return binary
+    go = shutil.which("go")
+    if go is None:
+        raise ToolchainError(
+            "Go is not installed; it builds docker compose.",
+            fix="install Go >= 1.24, then run `make compose-cli`",
+        )
+    env = _go_env()
+    target = f"{COMPOSE_MODULE}@{COMPOSE_VERSION}"
+    progress(f"Building docker compose {COMPOSE_VERSION} from source (about 4 minutes once)...")
+    download = subprocess.run(
+        [go, "mod", "download", "-json", target],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if download.returncode != 0:
+        raise ToolchainError(
+            f"`go mod download {target}` failed: {download.stdout[-300:]}",
+            fix="check that the Go module proxy is reachable",
+        )
+    source = Path(json.loads(download.stdout)["Dir"])
+    workdir = binary.parent / "src"
+    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.copytree(source, workdir)
+    for path in (workdir, *workdir.rglob("*")):
+        path.chmod(path.stat().st_mode | 0o200)
+    flags = f"-X {COMPOSE_MODULE}/internal.Version={COMPOSE_VERSION}"
+    tmp = binary.with_suffix(".tmp")
+    result = subprocess.run(
+        [go, "build", "-trimpath", "-ldflags", flags, "-o", str(tmp), "./cmd"],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    shutil.rmtree(workdir, ignore_errors=True)
+    if result.returncode != 0:
+        tail = " | ".join(result.stderr.strip().splitlines()[-5:])
+        raise ToolchainError(
+            f"Building docker compose failed: {tail}",
+            fix="check the Go module proxy, then run `make compose-cli`",
+        )
+    tmp.replace(binary)
+    progress(f"docker compose built: {binary}")
+    return binary

@@ -111,3 +111,19 @@ def test_reading_a_missing_table_names_it(spark, lake_settings) -> None:
     with pytest.raises(TableError) as err:
         delta_io.read_table(spark, uri)
     assert err.value.message == f"No Delta table at {uri}."
+
+
+def test_local_backend_writes_file_tables(spark, lake_settings, tmp_path) -> None:
+    """`storage.backend = "local"`: the same code, Delta tables under a directory."""
+    from lake.storage import table_uri
+
+    local = lake_settings.with_overrides(
+        {"storage": {"backend": "local", "local_root": str(tmp_path / "lake")}}
+    )
+    uri = table_uri(local, "silver", "quick_run")
+    assert uri == f"{(tmp_path / 'lake').as_uri()}/silver/quick_run"
+    delta_io.write_table(_rows(spark, 0, 4, "a"), uri)
+    delta_io.write_table(_rows(spark, 4, 6, "b"), uri, mode="append")
+    assert (tmp_path / "lake/silver/quick_run/_delta_log/00000000000000000001.json").is_file()
+    seen = snapshot(local, uri)
+    assert (seen.version, seen.rows) == (1, 6)
