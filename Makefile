@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 .PHONY: compose-cli compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
 
 help:
-	@echo "make demo    set everything up, start MinIO, run the smoke job, read its table back"
+	@echo "make demo    set everything up, start MinIO, ingest the bundled extracts (bronze/silver/gold)"
 	@echo "make test    set everything up, run the tests against a real MinIO and Spark"
 	@echo "make lint    ruff + mypy        make doctor   check the setup"
 	@echo "make up/down/status             the local MinIO server"
@@ -46,9 +46,9 @@ doctor: setup
 	@$(LAKE) doctor
 
 demo: up
-	@$(LAKE) submit smoke
-	@echo "--- the same table, read without Spark (delta-rs + MinIO listing):"
-	@$(LAKE) inspect bronze/smoke
+	@$(LAKE) run
+	@echo "--- a gold table, read without Spark (delta-rs + MinIO listing):"
+	@$(LAKE) inspect gold/adoptions_par_pays_annee_age
 	@$(LAKE) status
 
 # The tests start their own MinIO (free port, temporary data) and stop it, even on failure.

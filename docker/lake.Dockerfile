@@ -12,6 +12,8 @@ WORKDIR /opt/lake
 COPY pyproject.toml constraints.txt README.md lake.toml ./
 COPY jvm ./jvm
 COPY src ./src
+COPY contracts ./contracts
+COPY samples ./samples
 RUN pip install --no-cache-dir -c constraints.txt .
 COPY --from=jars /jars /opt/lake/jars
 ENV LAKE_HOME=/opt/lake \

@@ -160,6 +160,7 @@ def available_jobs() -> list[str]:
 def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
     from lake.spark import prepare_local_dirs, submit_command, submit_environment
 
+    _lift_submit_options(args)
     job = JOBS_DIR / f"{args.job}.py"
     if not job.is_file():
         raise LakeError(
@@ -187,6 +188,30 @@ def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
         env["LAKE_CONFIG"] = str(settings.config_file)
     _say(f"spark-submit {args.job} on {args.master or settings.spark.master}...")
     return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def _lift_submit_options(args: argparse.Namespace) -> None:
+    """Accept `lake submit JOB --master URL ...` as well as `lake submit --master URL JOB ...`.
+
+    `lake submit`'s own options found after JOB are taken out of the job's arguments, up to a
+    literal `--`, after which everything goes to the job unchanged.
+    """
+    rest: list[str] = []
+    items = list(args.job_args)
+    while items:
+        item = items.pop(0)
+        if item == "--":
+            rest.extend(items)
+            break
+        if item in ("--print", "--packages"):
+            setattr(args, item[2:], True)
+        elif item == "--master" and items:
+            args.master = items.pop(0)
+        elif item.startswith("--master="):
+            args.master = item.split("=", 1)[1]
+        else:
+            rest.append(item)
+    args.job_args = rest
 
 
 def _package_zip(settings: Settings) -> Path:
@@ -225,6 +250,116 @@ def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
             f"file(s), columns {', '.join(snap.columns)}"
         )
         print(f"_delta_log: {', '.join(snap.log_objects)}")
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from ingestion.pipeline import LAYERS, run
+    from lake.spark import build_session
+
+    layers = [args.layer] if args.layer else list(LAYERS)
+    _say(f"Starting Spark ({settings.spark.master})...")
+    spark = build_session(settings, app_name="lake-run")
+    summary = run(
+        spark,
+        settings,
+        sources=args.source,
+        layers=layers,
+        files=args.file,
+        progress=_say,
+    )
+    rows = [r.as_dict() for r in summary.records]
+    if args.json:
+        _print_json({"run_id": summary.run_id, "records": rows})
+    else:
+        print(format_runs(rows))
+    return 0
+
+
+def format_runs(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of run-log rows."""
+    header = (
+        "layer",
+        "source",
+        "status",
+        "lines",
+        "in",
+        "out",
+        "quarant.",
+        "dupl.",
+        "new",
+        "upd.",
+        "secs",
+    )
+    lines = [header]
+    for r in rows:
+        lines.append(
+            (
+                r["layer"],
+                r["source"][:24],
+                r["status"],
+                str(r["lines_read"] or ""),
+                str(r["rows_in"] or ""),
+                str(r["rows_out"]),
+                str(r["quarantined"]),
+                str(r["duplicates_resolved"]),
+                str(r["inserted"]),
+                str(r["updated"]),
+                f"{r['duration_s']:.1f}",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) for line in lines
+    )
+
+
+def cmd_runs(settings: Settings, args: argparse.Namespace) -> int:
+    from ingestion.runlog import read_runs
+
+    rows = read_runs(settings, source=args.source, limit=args.limit)
+    if args.json:
+        _print_json(rows)
+    elif not rows:
+        print("No run recorded yet: `lake run` ingests the inbox.")
+    else:
+        print(format_runs(rows))
+    return 0
+
+
+def cmd_generate(settings: Settings, args: argparse.Namespace) -> int:
+    from ingestion.generator import SOURCES, generate_delivery
+
+    out = args.out or settings.var_dir / "inbox"
+    sources = args.source or list(SOURCES)
+    for source in sources:
+        for delivery in (1, 2):
+            target = out / source / f"delivery-{delivery}"
+            target.mkdir(parents=True, exist_ok=True)
+            paths = generate_delivery(source, delivery, args.rows, target, seed=args.seed)
+            _say(f"{source} delivery {delivery}: {', '.join(p.name for p in paths)}")
+    print(f"Extracts written to {out}; ingest them with LAKE__INGESTION__INBOX={out} lake run")
+    return 0
+
+
+def cmd_cluster(settings: Settings, args: argparse.Namespace) -> int:
+    from lake import spark_cluster
+
+    if args.action == "up":
+        cluster = spark_cluster.up(settings)
+        print(
+            f"Spark standalone cluster up: {cluster.master_url} (web UI {cluster.web_ui}); "
+            f"run jobs with `lake submit JOB --master {cluster.master_url}`"
+        )
+    elif args.action == "down":
+        stopped = spark_cluster.down(settings)
+        print(f"Stopped {stopped.master_url}." if stopped else "No cluster recorded.")
+    else:
+        current = spark_cluster.status(settings)
+        print(
+            f"running: {current.master_url} (web UI {current.web_ui})" if current else "not running"
+        )
+        return 0 if current else 3
     return 0
 
 
@@ -313,7 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
         "submit", cmd_submit, "run a job with spark-submit and the lake's jars and configuration"
     )
     p.add_argument("job", help="job name, one of: " + ", ".join(available_jobs()))
-    p.add_argument("job_args", nargs=argparse.REMAINDER, help="arguments for the job")
+    p.add_argument(
+        "job_args",
+        nargs=argparse.REMAINDER,
+        help="arguments for the job (after JOB; lake's own options go before it)",
+    )
     p.add_argument("--master", help="local[2], spark://host:7077...; default spark.master")
     p.add_argument(
         "--print",
@@ -325,6 +464,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="resolve jars with --packages from Maven Central instead of the local jar cache",
     )
+    p = add(
+        "run",
+        cmd_run,
+        "ingest the inbox: landing -> bronze -> silver -> gold, with progress and a summary",
+        True,
+    )
+    p.add_argument("--source", action="append", help="source id (repeatable; default: all)")
+    p.add_argument("--layer", choices=("bronze", "silver", "gold"), help="only this layer")
+    p.add_argument("--file", action="append", type=Path, help="deliver this file (one source)")
+    p = add("runs", cmd_runs, "the run log: counts per batch and layer (read without Spark)", True)
+    p.add_argument("--source", help="only this source")
+    p.add_argument("--limit", type=int, default=50, help="newest N rows (default 50)")
+    p = add("generate", cmd_generate, "write realistic silo extracts (seeded) to ingest")
+    p.add_argument("--rows", type=int, default=1000, help="data lines per file (default 1000)")
+    p.add_argument("--seed", type=int, default=2021, help="random seed (default 2021)")
+    p.add_argument("--out", type=Path, help="output directory (default var/inbox)")
+    p.add_argument("--source", action="append", help="source id (repeatable; default: all)")
+    p = add(
+        "cluster",
+        cmd_cluster,
+        "a local Spark standalone master + worker on 127.0.0.1 (to run jobs as on a cluster)",
+    )
+    p.add_argument("action", choices=("up", "down", "status"))
     p = add("inspect", cmd_inspect, "read a table without Spark (delta-rs + S3 listing)", True)
     p.add_argument("table", help="LAYER/NAME, e.g. bronze/smoke")
     p.add_argument("--version", type=int, help="time travel to this version")

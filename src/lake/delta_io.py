@@ -100,6 +100,7 @@ def write_table(
     partition_by: Sequence[str] = (),
     merge_schema: bool = False,
     commit_info: Mapping[str, Any] | None = None,
+    idempotent: tuple[str, int] | None = None,
 ) -> int:
     """Write ``df`` as a Delta table and return the version committed.
 
@@ -111,6 +112,9 @@ def write_table(
         partition_by: Partition columns for a new table.
         merge_schema: Allow new columns (append/overwrite); otherwise a schema change is refused.
         commit_info: JSON-serialisable metadata stored with the commit (run id, source file...).
+        idempotent: ``(app_id, version)``: Delta skips the write if a commit with this app id
+            and a version >= this one already exists (``txnAppId``/``txnVersion``), so a job
+            rerun after a crash never writes the same batch twice.
 
     Raises:
         TableError: Invalid mode, existing table with ``mode="error"``, or a refused schema.
@@ -132,6 +136,8 @@ def write_table(
         writer = writer.option("mergeSchema", "true")
     if commit_info:
         writer = writer.option("userMetadata", json.dumps(dict(commit_info), default=str))
+    if idempotent is not None:
+        writer = writer.option("txnAppId", idempotent[0]).option("txnVersion", idempotent[1])
     with _translated(spark, uri, "write"):
         writer.save(uri)
     return table_version(spark, uri)
@@ -146,6 +152,7 @@ def merge_table(
     when_not_matched: NotMatchedAction = "insert",
     create_if_missing: bool = True,
     commit_info: Mapping[str, Any] | None = None,
+    update_condition: str | None = None,
 ) -> MergeResult:
     """Upsert ``source`` into the table on ``keys`` (idempotent: rerunning changes nothing new).
 
@@ -157,6 +164,8 @@ def merge_table(
         when_not_matched: ``"insert"`` the source row, or ``"ignore"``.
         create_if_missing: Create the table from ``source`` when it does not exist yet.
         commit_info: Metadata stored with the commit.
+        update_condition: SQL condition (aliases ``t`` target, ``s`` source) for updating a
+            matched row; default: any non-key column differs.
 
     Raises:
         TableError: Empty or unknown keys, duplicate keys in the source, or a missing table.
@@ -199,7 +208,7 @@ def merge_table(
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     # Only rows whose values changed are rewritten, so a rerun of the same delivery commits
     # an empty change (0 inserted, 0 updated) instead of rewriting every matched row.
-    changed = " OR ".join(
+    changed = update_condition or " OR ".join(
         f"NOT (t.`{c}` <=> s.`{c}`)" for c in source.columns if c not in set(keys)
     )
     with _translated(spark, uri, "merge into"):

@@ -34,7 +34,7 @@ from lake.errors import ConfigError
 
 ENV_PREFIX = "LAKE__"
 CONFIG_FILE_NAME = "lake.toml"
-_SECRET_KEYS = frozenset({"access_key", "secret_key"})
+_SECRET_KEYS = frozenset({"access_key", "secret_key", "pseudonymisation_key"})
 
 StorageBackend = Literal["s3", "local"]
 LineageTransport = Literal["file", "http", "console", "none"]
@@ -107,6 +107,22 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class SecuritySettings:
+    """Secrets the lake generates and the privacy thresholds it applies."""
+
+    pseudonymisation_key_file: Path = Path("var/secrets/pseudonymisation.key")
+    pseudonymisation_key: str = field(default="", repr=False)
+    min_cell_count: int = 11
+
+
+@dataclass(frozen=True)
+class IngestionSettings:
+    """Where deliveries are picked up."""
+
+    inbox: Path = Path("samples")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a job needs to know, loaded once by :func:`load_settings`."""
 
@@ -117,6 +133,8 @@ class Settings:
     spark: SparkSettings = field(default_factory=SparkSettings)
     lineage: LineageSettings = field(default_factory=LineageSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    ingestion: IngestionSettings = field(default_factory=IngestionSettings)
 
     @property
     def var_dir(self) -> Path:
@@ -150,6 +168,8 @@ _SECTIONS: dict[str, type] = {
     "spark": SparkSettings,
     "lineage": LineageSettings,
     "reports": ReportSettings,
+    "security": SecuritySettings,
+    "ingestion": IngestionSettings,
 }
 
 

@@ -31,12 +31,15 @@ OPENLINEAGE_LISTENER = "io.openlineage.spark.agent.OpenLineageSparkListener"
 _SECRET_CONF = ("spark.hadoop.fs.s3a.access.key", "spark.hadoop.fs.s3a.secret.key")
 
 
-def spark_conf(settings: Settings, *, include_jars: bool = True) -> dict[str, str]:
+def spark_conf(
+    settings: Settings, *, include_jars: bool = True, master: str | None = None
+) -> dict[str, str]:
     """The Spark configuration of the lake, without credentials.
 
     Args:
         settings: The lake settings.
         include_jars: Put the cached jars in ``spark.jars`` (off when ``--packages`` is used).
+        master: The master the conf is for (default ``spark.master``).
     """
     conf: dict[str, str] = {
         "spark.app.name": settings.spark.app_name,
@@ -55,7 +58,7 @@ def spark_conf(settings: Settings, *, include_jars: bool = True) -> dict[str, st
         # Schema changes are explicit (merge_schema=True in delta_io), never silent.
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
     }
-    if settings.spark.master.startswith("local"):
+    if _loopback(master or settings.spark.master):
         # A local run stays on loopback: no port opened on the machine's network interfaces.
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
@@ -68,6 +71,11 @@ def spark_conf(settings: Settings, *, include_jars: bool = True) -> dict[str, st
     conf.update(_lineage_conf(settings))
     conf.update(settings.spark.conf)
     return conf
+
+
+def _loopback(master: str) -> bool:
+    """Local mode, or a standalone master on this machine's loopback."""
+    return master.startswith(("local", "spark://127.0.0.1:", "spark://localhost:"))
 
 
 def _log_config(settings: Settings) -> Path:
@@ -194,7 +202,7 @@ def submit_environment(settings: Settings, master: str | None = None) -> dict[st
         "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
         "PYSPARK_DRIVER_PYTHON": os.environ.get("PYSPARK_DRIVER_PYTHON", sys.executable),
     }
-    if (master or settings.spark.master).startswith("local"):
+    if _loopback(master or settings.spark.master):
         env["SPARK_LOCAL_IP"] = os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")
     return env
 
@@ -232,7 +240,7 @@ def submit_command(
             instead of the local jar cache.
         py_files: A zip of the project's packages for cluster executors.
     """
-    conf = spark_conf(settings, include_jars=False)
+    conf = spark_conf(settings, include_jars=False, master=master)
     cmd = [
         str(spark_submit_executable()),
         "--master",

@@ -4,6 +4,8 @@ The lake is one bucket (or one local directory) with a prefix per layer::
 
     landing/<source>/<delivery>/<file>     files as delivered by the silos
     bronze/<table>  silver/<table>  gold/<table>  quarantine/<table>   Delta tables
+    meta/<table>                           the lake's own records (run log...)
+    _staging/<batch>/                      parsed records between a file and bronze (temporary)
 
 :func:`table_uri` is the only place that builds table locations, :func:`object_client` the only
 place that builds an S3 client, and :func:`check_storage` turns every way of failing to reach the
@@ -22,8 +24,8 @@ from lake.settings import Settings
 if TYPE_CHECKING:
     from minio import Minio
 
-Layer = Literal["landing", "bronze", "silver", "gold", "quarantine"]
-LAYERS: tuple[Layer, ...] = ("landing", "bronze", "silver", "gold", "quarantine")
+Layer = Literal["landing", "bronze", "silver", "gold", "quarantine", "meta"]
+LAYERS: tuple[Layer, ...] = ("landing", "bronze", "silver", "gold", "quarantine", "meta")
 
 _CREDENTIAL_CODES = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidTokenId"}

@@ -17,7 +17,21 @@ from lake.delta_reader import snapshot
 from lake.storage import table_uri
 
 LAKE = str(Path(sys.executable).parent / "lake")
-COMMANDS = ["up", "init", "down", "status", "doctor", "config", "setup", "submit", "inspect"]
+COMMANDS = [
+    "up",
+    "init",
+    "down",
+    "status",
+    "doctor",
+    "config",
+    "setup",
+    "submit",
+    "inspect",
+    "run",
+    "runs",
+    "generate",
+    "cluster",
+]
 
 
 def run_lake(
@@ -132,7 +146,10 @@ def test_submit_print_shows_the_command_without_secrets() -> None:
     assert "hidden-123456" not in result.stdout and "someone" not in result.stdout
     unknown = run_lake("submit", "nope", env=env)
     assert unknown.returncode == 1
-    assert "No job named 'nope'. Fix: use one of: smoke" in unknown.stderr
+    assert (
+        "No job named 'nope'. Fix: use one of: bronze, gold, pipeline, silver, smoke"
+        in unknown.stderr
+    )
 
 
 def test_config_redacts_credentials() -> None:
@@ -180,3 +197,29 @@ def test_submit_runs_the_smoke_job_with_spark_submit(lake_settings) -> None:
     assert (seen.version, seen.rows) == (1, 40)
     inspect = run_lake("inspect", "bronze/smoke_submit", "--json", env=_env_for(lake_settings))
     assert json.loads(inspect.stdout)["rows"] == 40
+
+
+def test_submit_options_work_before_or_after_the_job() -> None:
+    from lake.cli import _lift_submit_options
+
+    parser = build_parser()
+    args = parser.parse_args(
+        [
+            "submit",
+            "bronze",
+            "--source",
+            "x",
+            "--master",
+            "spark://127.0.0.1:7077",
+            "--print",
+            "--",
+            "--master",
+            "y",
+        ]
+    )
+    _lift_submit_options(args)
+    assert (args.job, args.master, args.print) == ("bronze", "spark://127.0.0.1:7077", True)
+    assert args.job_args == ["--source", "x", "--master", "y"]
+    args = parser.parse_args(["submit", "--master", "local[1]", "smoke", "--rows", "5"])
+    _lift_submit_options(args)
+    assert (args.master, args.job_args) == ("local[1]", ["--rows", "5"])

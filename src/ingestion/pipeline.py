@@ -1,0 +1,174 @@
+"""The ingestion chain: inbox -> landing -> bronze -> silver -> gold, with the run log.
+
+``run`` is what ``lake run`` and the spark-submit jobs call. Each batch's run-log row is written as
+soon as the batch is done, so a crash keeps the record of what finished; a failed batch is logged
+as failed and the error is raised (one clear line in the CLI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ingestion import runlog
+from ingestion.bronze import ingest_file
+from ingestion.gold import build_gold
+from ingestion.landing import delivery_time
+from ingestion.runlog import RunRecord, new_run_id
+from ingestion.silver import pending_batches, process_batch
+from lake.contracts import Contract, get_contract, load_contracts
+from lake.errors import LakeError
+from lake.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+Layer = Literal["bronze", "silver", "gold"]
+LAYERS: tuple[Layer, ...] = ("bronze", "silver", "gold")
+_SUFFIXES = {"csv": (".csv", ".txt"), "xlsx": (".xlsx",), "json": (".jsonl", ".json")}
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunSummary:
+    """Everything one invocation did."""
+
+    run_id: str
+    records: list[RunRecord] = field(default_factory=list)
+
+
+def inbox_files(settings: Settings, contract: Contract, inbox: Path | None = None) -> list[Path]:
+    """Delivered files of a source in the inbox (``<inbox>/<source>/**``), oldest first."""
+    base = (inbox or settings.ingestion.inbox) / contract.source
+    if not base.is_dir():
+        return []
+    files = [
+        p for p in base.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES[contract.format]
+    ]
+    return sorted(files, key=lambda p: (delivery_time(p), p.name))
+
+
+def select_contracts(settings: Settings, sources: Sequence[str] | None) -> list[Contract]:
+    """The contracts to run: the named ones (each checked), else all."""
+    if sources:
+        return [get_contract(settings.root, s) for s in sources]
+    return list(load_contracts(settings.root).values())
+
+
+def run(
+    spark: SparkSession,
+    settings: Settings,
+    *,
+    sources: Sequence[str] | None = None,
+    layers: Iterable[Layer] = LAYERS,
+    files: Sequence[Path] | None = None,
+    progress: Progress = lambda _: None,
+) -> RunSummary:
+    """Run the chain for some sources and layers.
+
+    Args:
+        spark: The session.
+        settings: Lake settings.
+        sources: Source ids (default: every contract).
+        layers: Which layers to run, in chain order.
+        files: Deliver these files instead of the inbox (one source only).
+        progress: Receives progress lines.
+    """
+    wanted = [layer for layer in LAYERS if layer in set(layers)]
+    contracts = select_contracts(settings, sources)
+    if files and len(contracts) != 1:
+        raise LakeError(
+            "Explicit files need exactly one --source.",
+            fix="pass --source with the files' source id",
+        )
+    summary = RunSummary(run_id=new_run_id())
+    for contract in contracts:
+        if "bronze" in wanted:
+            todo = list(files) if files else inbox_files(settings, contract)
+            progress(f"bronze/{contract.source}: {len(todo)} file(s)")
+            done = set(runlog.succeeded_batches(spark, settings, contract.source, "bronze"))
+            for path in todo:
+                _logged(
+                    spark,
+                    settings,
+                    summary,
+                    contract,
+                    "bronze",
+                    partial(
+                        ingest_file,
+                        spark,
+                        settings,
+                        contract,
+                        path,
+                        run_id=summary.run_id,
+                        done=done,
+                        progress=progress,
+                    ),
+                )
+        if "silver" in wanted:
+            bronze_done = set(runlog.succeeded_batches(spark, settings, contract.source, "bronze"))
+            silver_done = set(runlog.succeeded_batches(spark, settings, contract.source, "silver"))
+            batches = pending_batches(spark, settings, contract, bronze_done, silver_done)
+            progress(f"silver/{contract.source}: {len(batches)} batch(es) to type and merge")
+            for batch in batches:
+                _logged(
+                    spark,
+                    settings,
+                    summary,
+                    contract,
+                    "silver",
+                    partial(
+                        process_batch,
+                        spark,
+                        settings,
+                        contract,
+                        batch,
+                        run_id=summary.run_id,
+                        progress=progress,
+                    ),
+                )
+    if "gold" in wanted:
+        progress("gold: indicators")
+        records = build_gold(
+            spark,
+            settings,
+            run_id=summary.run_id,
+            sources={c.source for c in contracts},
+            progress=progress,
+        )
+        runlog.append(spark, settings, records)
+        summary.records.extend(records)
+    return summary
+
+
+def _logged(
+    spark: SparkSession,
+    settings: Settings,
+    summary: RunSummary,
+    contract: Contract,
+    layer: Layer,
+    step: Callable[[], RunRecord],
+) -> None:
+    """Run one batch step and log it, failed or not."""
+    started = runlog.now()
+    try:
+        record = step()
+    except LakeError as exc:
+        failed = RunRecord(
+            run_id=summary.run_id,
+            batch_id=getattr(exc, "batch_id", "(batch)"),
+            source=contract.source,
+            layer=layer,
+            status="failed",
+            started_at=started,
+            finished_at=runlog.now(),
+            message=str(exc),
+        )
+        summary.records.append(failed)
+        runlog.append(spark, settings, [failed])
+        raise
+    runlog.append(spark, settings, [record])
+    summary.records.append(record)

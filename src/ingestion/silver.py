@@ -1,0 +1,215 @@
+"""Silver: bronze batches typed and conformed per contract, deduplicated, merged on the key.
+
+For each bronze batch not yet in silver (oldest delivery first): type every column
+(:mod:`ingestion.conform`), send rows with failures to ``quarantine/<source>`` (column, value,
+reason), drop exact duplicates and keep the latest version of each key (latest delivery, then
+last line), and MERGE into ``silver/<source>``: a key seen before is updated only when its values
+changed and the delivery is not older; history stays in Delta versions.
+
+Reconciliation: bronze rows of the batch = rows merged + rows quarantined at typing + duplicates
+resolved, the quarantine count being read back from its table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ingestion.bronze import QUARANTINE_SCHEMA, bronze_uri, quarantine_uri
+from ingestion.conform import conform
+from ingestion.runlog import RunRecord, check, now
+from lake import delta_io
+from lake.contracts import Contract
+from lake.keys import pseudonymisation_key
+from lake.settings import Settings
+from lake.storage import table_uri
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+Progress = Callable[[str], None]
+
+
+def silver_uri(settings: Settings, contract: Contract) -> str:
+    return table_uri(settings, "silver", contract.source)
+
+
+def pending_batches(
+    spark: SparkSession,
+    settings: Settings,
+    contract: Contract,
+    bronze_done: set[str],
+    silver_done: set[str],
+) -> list[str]:
+    """Bronze batches silver has not processed, oldest delivery first."""
+    from pyspark.sql import functions as F
+
+    todo = bronze_done - silver_done
+    if not todo:
+        return []
+    rows = (
+        delta_io.read_table(spark, bronze_uri(settings, contract))
+        .filter(F.col("_batch_id").isin(sorted(todo)))
+        .groupBy("_batch_id")
+        .agg(F.min("_delivered_at").alias("d"))
+        .orderBy("d", "_batch_id")
+        .collect()
+    )
+    found = [r["_batch_id"] for r in rows]
+    # a batch with no bronze row (a header-only file) still needs its silver record
+    return found + sorted(todo - set(found))
+
+
+def country_lookup(spark: SparkSession, bronze: DataFrame, contract: Contract) -> DataFrame | None:
+    """Match the distinct country values of the batch against the referential."""
+    from ingestion.conform import cleaned
+    from ingestion.countries import CountryReferential
+
+    columns = [c.name for c in contract.columns if c.type == "country" and c.name in bronze.columns]
+    if not [c for c in contract.columns if c.type == "country"]:
+        return None
+    values: set[str] = set()
+    for name in columns:
+        values |= {
+            r[0]
+            for r in bronze.select(cleaned(name, contract)).distinct().collect()
+            if r[0] is not None
+        }
+    referential = CountryReferential.load()
+    rows = [
+        (raw, m.iso3, m.label_fr, m.status, m.reason_fr)
+        for raw, m in sorted(referential.match_many(values).items())
+    ]
+    return spark.createDataFrame(
+        rows, "raw string, iso3 string, label_fr string, status string, reason_fr string"
+    )
+
+
+def process_batch(
+    spark: SparkSession,
+    settings: Settings,
+    contract: Contract,
+    batch: str,
+    *,
+    run_id: str,
+    progress: Progress = lambda _: None,
+) -> RunRecord:
+    """Type, quarantine, deduplicate and merge one bronze batch into silver."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    record = RunRecord(
+        run_id=run_id,
+        batch_id=batch,
+        source=contract.source,
+        layer="silver",
+        status="failed",
+        started_at=now(),
+    )
+    bronze = delta_io.read_table(spark, bronze_uri(settings, contract)).filter(
+        F.col("_batch_id") == batch
+    )
+    record.rows_in = bronze.count()
+    typed = conform(
+        bronze, contract, country_lookup(spark, bronze, contract), pseudonymisation_key(settings)
+    ).persist()
+    try:
+        bad = typed.filter(F.size("_failures") > 0)
+        if bad.limit(1).count():
+            _quarantine(settings, contract, batch, bad)
+        valid = typed.filter(F.size("_failures") == 0).drop("_failures")
+        valid_rows = valid.count()
+        key = list(contract.primary_key)
+        # An exact duplicate is the later copy of a row: keep the first occurrence...
+        first = Window.partitionBy(*key, "_row_hash").orderBy("_delivered_at", "_line")
+        distinct = (
+            valid.withColumn("__copy", F.row_number().over(first))
+            .filter("__copy = 1")
+            .drop("__copy")
+        )
+        exact = valid_rows - distinct.count()
+        # ...then, for a key delivered with different values, the latest version wins.
+        latest = Window.partitionBy(*key).orderBy(
+            F.col("_delivered_at").desc(), F.col("_line").desc()
+        )
+        deduped = (
+            distinct.withColumn("__rank", F.row_number().over(latest))
+            .filter("__rank = 1")
+            .drop("__rank")
+        )
+        merged = delta_io.merge_table(
+            deduped,
+            silver_uri(settings, contract),
+            keys=key,
+            update_condition="t._row_hash <> s._row_hash AND s._delivered_at >= t._delivered_at",
+            commit_info={"run_id": run_id, "batch_id": batch},
+        )
+    finally:
+        typed.unpersist()
+    quarantined = _count(spark, settings, contract, batch)
+    record.rows_out = merged.source_rows
+    record.duplicates_resolved = valid_rows - merged.source_rows
+    record.quarantined = quarantined
+    record.inserted, record.updated = merged.inserted, merged.updated
+    record.table_version = merged.version
+    check(
+        record.rows_in == record.rows_out + quarantined + record.duplicates_resolved,
+        record,
+        f"bronze rows {record.rows_in} != silver rows {record.rows_out} + quarantined "
+        f"{quarantined} + duplicates {record.duplicates_resolved}",
+    )
+    record.message = (
+        f"{exact} doublon(s) exact(s), {record.duplicates_resolved - exact} "
+        "doublon(s) de clé remplacé(s) par la version la plus récente"
+    )
+    record.status = "succeeded"
+    record.finished_at = now()
+    progress(
+        f"  batch {batch}: {record.rows_in} bronze rows -> {record.rows_out} silver "
+        f"(+{merged.inserted} new, {merged.updated} updated), {quarantined} quarantined, "
+        f"{record.duplicates_resolved} duplicates"
+    )
+    return record
+
+
+def _quarantine(settings: Settings, contract: Contract, batch: str, bad: DataFrame) -> None:
+    from pyspark.sql import functions as F
+
+    first = F.col("_failures")[0]
+    rows = bad.select(
+        F.col("_source"),
+        F.col("_batch_id"),
+        F.lit("silver").alias("stage"),
+        F.col("_file_uri"),
+        F.col("_line"),
+        first["column"].alias("column"),
+        first["value"].alias("value"),
+        first["reason"].alias("reason"),
+        F.lit(None).cast("string").alias("raw"),
+        F.col("_failures").alias("failures"),
+        F.col("_delivered_at"),
+        F.current_timestamp().alias("_quarantined_at"),
+    )
+    rows = rows.select(
+        [
+            F.col(f.name).cast(f.dataType)
+            for f in bad.sparkSession.createDataFrame([], QUARANTINE_SCHEMA).schema.fields
+        ]
+    )
+    delta_io.write_table(
+        rows,
+        quarantine_uri(settings, contract),
+        mode="append",
+        idempotent=(f"quarantine-silver:{batch}", 0),
+    )
+
+
+def _count(spark: SparkSession, settings: Settings, contract: Contract, batch: str) -> int:
+    uri = quarantine_uri(settings, contract)
+    if not delta_io.table_exists(spark, uri):
+        return 0
+    return (
+        delta_io.read_table(spark, uri)
+        .filter(f"_batch_id = '{batch}' AND stage = 'silver'")
+        .count()
+    )

@@ -1,0 +1,45 @@
+"""Shared body of the bronze / silver / gold spark-submit entry points."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def main(layers: list[str], argv: list[str] | None = None, *, description: str) -> int:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--source", action="append", help="source id (repeatable; default: all)")
+    parser.add_argument(
+        "--file",
+        action="append",
+        type=Path,
+        help="deliver this file instead of the inbox (bronze, one source)",
+    )
+    args = parser.parse_args(argv)
+
+    from ingestion.pipeline import run
+    from lake.errors import LakeError
+    from lake.settings import load_settings
+    from lake.spark import build_session
+
+    def say(message: str) -> None:
+        print(f"[{'/'.join(layers)}] {message}", file=sys.stderr, flush=True)
+
+    try:
+        settings = load_settings()
+        spark = build_session(settings, app_name=f"lake-{'-'.join(layers)}")
+        summary = run(
+            spark,
+            settings,
+            sources=args.source,
+            layers=layers,  # type: ignore[arg-type]
+            files=args.file,
+            progress=say,
+        )
+    except LakeError as exc:
+        print(f"{'/'.join(layers)}: error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps([r.as_dict() for r in summary.records], default=str))
+    return 0

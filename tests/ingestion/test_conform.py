@@ -1,0 +1,134 @@
+"""Typing rules as pure DataFrame transforms, on tiny DataFrames (one Spark session)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ingestion.conform import MASK, conform, hmac_sha256
+from lake.contracts import load_contract
+
+pytestmark = pytest.mark.spark
+
+CONTRACT = """
+source: demo
+title: Démo
+domain: test
+owner: DGM
+description: Test.
+format: csv
+decimal: ","
+thousands: "."
+null_markers: ["", "NC", "X", "N/A"]
+date_formats: ["dd/MM/yyyy", "yyyy-MM-dd"]
+primary_key: [id]
+exposure_level: 2
+retention: {years: 5, end: purge}
+columns:
+  - {name: id, type: string, description: Identifiant, nullable: false}
+  - {name: amount, type: decimal, description: Montant, minimum: 0}
+  - {name: n, type: integer, description: Nombre}
+  - {name: day, type: date, description: Jour}
+  - {name: ok, type: boolean, description: Validé}
+  - {name: colour, type: string, description: Couleur, allowed: [vert, rouge]}
+  - {name: name, type: string, description: Nom, pseudonymise: true,
+     sensitivity: {level: 1, personal: true}}
+"""
+KEY = bytes(range(32))
+
+
+@pytest.fixture(scope="module")
+def contract(tmp_path_factory):
+    path = Path(tmp_path_factory.mktemp("c")) / "demo.yaml"
+    path.write_text(CONTRACT)
+    return load_contract(path)
+
+
+def typed(spark, contract, rows):
+    columns = ["id", "amount", "n", "day", "ok", "colour", "name"]
+    schema = ", ".join(f"{c} string" for c in columns) + ", _line int"
+    df = spark.createDataFrame([(*r, i + 2) for i, r in enumerate(rows)], schema)
+    return {r["_line"]: r for r in conform(df, contract, None, KEY).collect()}
+
+
+def test_french_values_are_typed(spark, contract) -> None:
+    rows = typed(
+        spark,
+        contract,
+        [
+            (" A ", "1.250,50", "1\u00a0234", "03/04/2021", "Oui", "vert", "Dupont"),
+            ("B", "2\u202f000", " 12 ", "2021-12-31", "non", "rouge", "dupont "),
+            ("C", "NC", "X", "N/A", "", "vert", None),
+        ],
+    )
+    a, b, c = rows[2], rows[3], rows[4]
+    assert (a["id"], a["amount"], a["n"], a["day"], a["ok"]) == (
+        "A",
+        Decimal("1250.50"),
+        1234,
+        dt.date(2021, 4, 3),
+        True,
+    )
+    assert (b["amount"], b["n"], b["day"], b["ok"]) == (
+        Decimal("2000.00"),
+        12,
+        dt.date(2021, 12, 31),
+        False,
+    )
+    assert (c["amount"], c["n"], c["day"], c["ok"]) == (None, None, None, None)
+    assert a["_failures"] == b["_failures"] == c["_failures"] == []
+    # same person, other spelling: same pseudonym
+    assert a["name"] == b["name"]
+
+
+def test_bad_values_become_failures_not_errors(spark, contract) -> None:
+    rows = typed(
+        spark,
+        contract,
+        [
+            ("D", "12,3,4", "douze", "31/02/2021", "peut-être", "bleu", "Martin"),
+            (None, "-5", "1", "01/01/2020", "oui", "vert", "Martin"),
+        ],
+    )
+    failures = {f["column"]: (f["value"], f["reason"]) for f in rows[2]["_failures"]}
+    assert failures["amount"] == ("12,3,4", "nombre illisible (séparateur décimal attendu : « , »)")
+    assert failures["n"] == ("douze", "nombre entier illisible")
+    assert failures["day"] == (
+        "31/02/2021",
+        "date illisible (formats attendus : jj/mm/aaaa, aaaa-mm-jj)",
+    )
+    assert failures["ok"] == ("peut-être", "valeur oui/non illisible")
+    assert failures["colour"] == ("bleu", "valeur hors de la liste autorisée (vert, rouge)")
+    second = {f["column"]: f["reason"] for f in rows[3]["_failures"]}
+    assert second == {
+        "id": "valeur obligatoire manquante",
+        "amount": "valeur inférieure au minimum 0",
+    }
+
+
+def test_sensitive_values_are_masked_in_failures(spark, tmp_path) -> None:
+    text = CONTRACT.replace(
+        "{name: n, type: integer, description: Nombre}",
+        "{name: n, type: integer, description: Nombre, sensitivity: {level: 1, personal: true}}",
+    )
+    path = tmp_path / "demo.yaml"
+    path.write_text(text)
+    rows = typed(spark, load_contract(path), [("E", "1", "secret", None, None, None, None)])
+    assert rows[2]["_failures"][0]["value"] == MASK
+
+
+def test_hmac_in_spark_matches_the_standard(spark) -> None:
+    from pyspark.sql import functions as F
+
+    for key in (KEY, b"k" * 100):
+        df = spark.createDataFrame([("DUPONT",), ("ÉLODIE",), ("",)], ["v"])
+        got = [r[0] for r in df.select(hmac_sha256(F.col("v"), key)).collect()]
+        want = [
+            hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in ("DUPONT", "ÉLODIE", "")
+        ]
+        assert got == want
