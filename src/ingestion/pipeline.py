@@ -86,50 +86,7 @@ def run(
         )
     summary = RunSummary(run_id=new_run_id())
     for contract in contracts:
-        if "bronze" in wanted:
-            todo = list(files) if files else inbox_files(settings, contract)
-            progress(f"bronze/{contract.source}: {len(todo)} file(s)")
-            done = set(runlog.succeeded_batches(spark, settings, contract.source, "bronze"))
-            for path in todo:
-                _logged(
-                    spark,
-                    settings,
-                    summary,
-                    contract,
-                    "bronze",
-                    partial(
-                        ingest_file,
-                        spark,
-                        settings,
-                        contract,
-                        path,
-                        run_id=summary.run_id,
-                        done=done,
-                        progress=progress,
-                    ),
-                )
-        if "silver" in wanted:
-            bronze_done = set(runlog.succeeded_batches(spark, settings, contract.source, "bronze"))
-            silver_done = set(runlog.succeeded_batches(spark, settings, contract.source, "silver"))
-            batches = pending_batches(spark, settings, contract, bronze_done, silver_done)
-            progress(f"silver/{contract.source}: {len(batches)} batch(es) to type and merge")
-            for batch in batches:
-                _logged(
-                    spark,
-                    settings,
-                    summary,
-                    contract,
-                    "silver",
-                    partial(
-                        process_batch,
-                        spark,
-                        settings,
-                        contract,
-                        batch,
-                        run_id=summary.run_id,
-                        progress=progress,
-                    ),
-                )
+        _run_source(spark, settings, summary, contract, wanted, files, progress)
     if "gold" in wanted:
         progress("gold: indicators")
         records = build_gold(
@@ -139,9 +96,65 @@ def run(
             sources={c.source for c in contracts},
             progress=progress,
         )
-        runlog.append(spark, settings, records)
+        runlog.append(settings, records)
         summary.records.extend(records)
     return summary
+
+
+def _run_source(
+    spark: SparkSession,
+    settings: Settings,
+    summary: RunSummary,
+    contract: Contract,
+    wanted: list[Layer],
+    files: Sequence[Path] | None,
+    progress: Progress,
+) -> None:
+    """Bronze then silver for one source."""
+    if "bronze" in wanted:
+        todo = list(files) if files else inbox_files(settings, contract)
+        progress(f"bronze/{contract.source}: {len(todo)} file(s)")
+        done = set(runlog.succeeded_batches(settings, contract.source, "bronze"))
+        for path in todo:
+            _logged(
+                spark,
+                settings,
+                summary,
+                contract,
+                "bronze",
+                partial(
+                    ingest_file,
+                    spark,
+                    settings,
+                    contract,
+                    path,
+                    run_id=summary.run_id,
+                    done=done,
+                    progress=progress,
+                ),
+            )
+    if "silver" in wanted:
+        bronze_done = set(runlog.succeeded_batches(settings, contract.source, "bronze"))
+        silver_done = set(runlog.succeeded_batches(settings, contract.source, "silver"))
+        batches = pending_batches(spark, settings, contract, bronze_done, silver_done)
+        progress(f"silver/{contract.source}: {len(batches)} batch(es) to type and merge")
+        for batch in batches:
+            _logged(
+                spark,
+                settings,
+                summary,
+                contract,
+                "silver",
+                partial(
+                    process_batch,
+                    spark,
+                    settings,
+                    contract,
+                    batch,
+                    run_id=summary.run_id,
+                    progress=progress,
+                ),
+            )
 
 
 def _logged(
@@ -168,7 +181,7 @@ def _logged(
             message=str(exc),
         )
         summary.records.append(failed)
-        runlog.append(spark, settings, [failed])
+        runlog.append(settings, [failed])
         raise
-    runlog.append(spark, settings, [record])
+    runlog.append(settings, [record])
     summary.records.append(record)

@@ -10,15 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from lake import delta_io
 from lake.errors import LakeError
 from lake.settings import Settings
 from lake.storage import table_uri
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
 
 Status = Literal["succeeded", "skipped", "failed"]
 RUN_TABLE = "runs"
@@ -86,41 +82,75 @@ def check(condition: bool, record: RunRecord, equation: str) -> None:
         )
 
 
-_SCHEMA = (
-    "run_id string, batch_id string, source string, layer string, status string, "
-    "started_at timestamp, finished_at timestamp, duration_s double, file_uri string, "
-    "file_sha256 string, lines_read long, rows_in long, rows_out long, quarantined long, "
-    "duplicates_resolved long, inserted long, updated long, table_version long, "
-    "message string, extra_columns array<string>"
-)
+def _arrow_schema() -> Any:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+    return pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("batch_id", pa.string()),
+            ("source", pa.string()),
+            ("layer", pa.string()),
+            ("status", pa.string()),
+            ("started_at", ts),
+            ("finished_at", ts),
+            ("duration_s", pa.float64()),
+            ("file_uri", pa.string()),
+            ("file_sha256", pa.string()),
+            ("lines_read", pa.int64()),
+            ("rows_in", pa.int64()),
+            ("rows_out", pa.int64()),
+            ("quarantined", pa.int64()),
+            ("duplicates_resolved", pa.int64()),
+            ("inserted", pa.int64()),
+            ("updated", pa.int64()),
+            ("table_version", pa.int64()),
+            ("message", pa.string()),
+            ("extra_columns", pa.list_(pa.string())),
+        ]
+    )
 
 
-def append(spark: SparkSession, settings: Settings, records: list[RunRecord]) -> None:
-    """Append records to the run log."""
+def append(settings: Settings, records: list[RunRecord]) -> None:
+    """Append records to the run log.
+
+    Written with delta-rs, not Spark: a run-log row costs milliseconds instead of a Spark job,
+    and delta-rs commits with conditional puts (``If-None-Match``, which MinIO and S3 honour),
+    so two jobs appending at once cannot lose a commit.
+    """
     if not records:
         return
-    rows = [r.as_dict() for r in records]
-    df = spark.createDataFrame(rows, schema=_SCHEMA)
-    delta_io.write_table(df, table_uri(settings, "meta", RUN_TABLE), mode="append")
+    import pyarrow as pa
+    from deltalake import write_deltalake
 
+    from lake.delta_reader import storage_options, to_delta_rs_uri
 
-def succeeded_batches(
-    spark: SparkSession, settings: Settings, source: str, layer: str
-) -> dict[str, dict[str, Any]]:
-    """Batches of ``source`` that ``layer`` already processed successfully (latest record)."""
+    data = pa.Table.from_pylist([r.as_dict() for r in records], schema=_arrow_schema())
     uri = table_uri(settings, "meta", RUN_TABLE)
-    if not delta_io.table_exists(spark, uri):
-        return {}
-    rows = (
-        delta_io.read_table(spark, uri)
-        .filter(f"source = '{source}' AND layer = '{layer}' AND status = 'succeeded'")
-        .collect()
-    )
-    return {r["batch_id"]: r.asDict() for r in rows}
+    options = storage_options(settings)
+    if options:
+        options["aws_conditional_put"] = "etag"
+    try:
+        write_deltalake(to_delta_rs_uri(uri), data, mode="append", storage_options=options or None)
+    except OSError as exc:
+        from lake.storage import explain_storage_failure
+
+        raise explain_storage_failure(exc, settings) from exc
+
+
+def succeeded_batches(settings: Settings, source: str, layer: str) -> dict[str, dict[str, Any]]:
+    """Batches of ``source`` that ``layer`` already processed successfully (latest record)."""
+    rows = [
+        r
+        for r in read_runs(settings, source=source, limit=None)
+        if r["layer"] == layer and r["status"] == "succeeded"
+    ]
+    return {r["batch_id"]: r for r in reversed(rows)}
 
 
 def read_runs(
-    settings: Settings, *, source: str | None = None, limit: int = 50
+    settings: Settings, *, source: str | None = None, limit: int | None = 50
 ) -> list[dict[str, Any]]:
     """The latest run-log rows, newest first, read with delta-rs (no Spark)."""
     from lake.delta_reader import open_table
@@ -134,4 +164,4 @@ def read_runs(
     if source:
         rows = [r for r in rows if r["source"] == source]
     rows.sort(key=lambda r: (r["started_at"], r["layer"]), reverse=True)
-    return rows[:limit]
+    return rows if limit is None else rows[:limit]

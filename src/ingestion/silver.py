@@ -143,6 +143,7 @@ def process_batch(
             keys=key,
             update_condition="t._row_hash <> s._row_hash AND s._delivered_at >= t._delivered_at",
             commit_info={"run_id": run_id, "batch_id": batch},
+            check_duplicates=False,  # one row per key: the window above guarantees it
         )
     finally:
         typed.unpersist()

@@ -153,6 +153,7 @@ def merge_table(
     create_if_missing: bool = True,
     commit_info: Mapping[str, Any] | None = None,
     update_condition: str | None = None,
+    check_duplicates: bool = True,
 ) -> MergeResult:
     """Upsert ``source`` into the table on ``keys`` (idempotent: rerunning changes nothing new).
 
@@ -163,9 +164,13 @@ def merge_table(
         when_matched: ``"update"`` the target row with the source's values, or ``"ignore"``.
         when_not_matched: ``"insert"`` the source row, or ``"ignore"``.
         create_if_missing: Create the table from ``source`` when it does not exist yet.
-        commit_info: Metadata stored with the commit.
+        commit_info: Metadata stored with the commit that creates the table. A MERGE commit
+            carries none: Delta only takes it from a session-wide setting, which jobs running
+            in parallel threads would mix up; the run log links batches to table versions.
         update_condition: SQL condition (aliases ``t`` target, ``s`` source) for updating a
             matched row; default: any non-key column differs.
+        check_duplicates: Look for duplicate keys in the source first (one Spark job); pass
+            False only when the source is unique by construction.
 
     Raises:
         TableError: Empty or unknown keys, duplicate keys in the source, or a missing table.
@@ -183,27 +188,24 @@ def merge_table(
             f"{', '.join(source.columns)}.",
             table=uri,
         )
-    duplicates = source.groupBy(*keys).count().filter(F.col("count") > 1)
-    first_dup = duplicates.limit(1).collect()
-    if first_dup:
-        shown = ", ".join(f"{k}={first_dup[0][k]!r}" for k in keys)
-        raise TableError(
-            f"The merge source has duplicate keys ({shown} appears {first_dup[0]['count']} times).",
-            table=uri,
-            fix="deduplicate the source on its business key before merging",
-        )
-    source_rows = source.count()
+    if check_duplicates:
+        duplicates = source.groupBy(*keys).count().filter(F.col("count") > 1)
+        first_dup = duplicates.limit(1).collect()
+        if first_dup:
+            shown = ", ".join(f"{k}={first_dup[0][k]!r}" for k in keys)
+            raise TableError(
+                f"The merge source has duplicate keys ({shown} appears "
+                f"{first_dup[0]['count']} times).",
+                table=uri,
+                fix="deduplicate the source on its business key before merging",
+            )
     if not table_exists(spark, uri):
         if not create_if_missing:
             raise TableError(f"No Delta table at {uri} to merge into.", table=uri)
+        source_rows = source.count()
         version = write_table(source, uri, mode="error", commit_info=commit_info)
         return MergeResult(
             version=version, inserted=source_rows, updated=0, source_rows=source_rows
-        )
-    if commit_info:
-        spark.conf.set(
-            "spark.databricks.delta.commitInfo.userMetadata",
-            json.dumps(dict(commit_info), default=str),
         )
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     # Only rows whose values changed are rewritten, so a rerun of the same delivery commits
@@ -218,17 +220,14 @@ def merge_table(
             merge = merge.whenMatchedUpdateAll(condition=changed)
         if when_not_matched == "insert":
             merge = merge.whenNotMatchedInsertAll()
-        try:
-            merge.execute()
-        finally:
-            spark.conf.unset("spark.databricks.delta.commitInfo.userMetadata")
+        merge.execute()
     last = history(spark, uri, limit=1)[0]
     metrics = last["operationMetrics"]
     return MergeResult(
         version=int(last["version"]),
         inserted=int(metrics.get("numTargetRowsInserted", 0)),
         updated=int(metrics.get("numTargetRowsUpdated", 0)),
-        source_rows=source_rows,
+        source_rows=int(metrics["numSourceRows"]),
     )
 
 

@@ -56,12 +56,17 @@ def storage_options(settings: Settings) -> dict[str, str]:
     }
 
 
+def to_delta_rs_uri(uri: str) -> str:
+    """delta-rs names S3 locations ``s3://`` where Hadoop says ``s3a://``."""
+    return "s3://" + uri[len("s3a://") :] if uri.startswith("s3a://") else uri
+
+
 def open_table(settings: Settings, uri: str, *, version: int | None = None) -> DeltaTable:
     """Open a table with delta-rs (``s3a://`` is read as ``s3://``)."""
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
-    rs_uri = "s3://" + uri[len("s3a://") :] if uri.startswith("s3a://") else uri
+    rs_uri = to_delta_rs_uri(uri)
     try:
         return DeltaTable(rs_uri, version=version, storage_options=storage_options(settings))
     except TableNotFoundError as exc:

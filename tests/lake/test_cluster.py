@@ -65,7 +65,9 @@ def test_pipeline_job_on_a_standalone_cluster_matches_local(spark, lake_settings
     assert {r["layer"] for r in records} == {"bronze", "silver", "gold"}
     # the application really ran on the cluster (its executors registered with the master)
     master_log = (tmp_path / "spark" / "master.log").read_text()
-    assert "Registering app lake-bronze-silver-gold" in master_log
+    worker_log = (tmp_path / "spark" / "worker.log").read_text()
+    assert "Registering app " in master_log
+    assert "Asked to launch executor" in worker_log
 
     run(spark, local_settings, sources=["adoptions"])
     for layer, name in (("silver", "adoptions"), ("gold", "adoptions_par_pays_annee_age")):
