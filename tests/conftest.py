@@ -8,6 +8,7 @@ once (`local[2]`, UI off) with the project's real jars and configuration.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,6 +49,32 @@ def base_settings(tmp: Path) -> Settings:
             "reports": {"dir": str(tmp / "reports")},
         },
     )
+
+
+def lake_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a `lake` subprocess that must use ``settings``' object store.
+
+    The parent's LAKE* variables are dropped (only the cache location is kept) so a developer's
+    own settings never leak into a test.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKE")}
+    if "LAKE_CACHE_DIR" in os.environ:
+        env["LAKE_CACHE_DIR"] = os.environ["LAKE_CACHE_DIR"]
+    env.update(
+        {
+            "LAKE__STORAGE__ENDPOINT": settings.endpoint,
+            "LAKE__STORAGE__ACCESS_KEY": settings.storage.access_key,
+            "LAKE__STORAGE__SECRET_KEY": settings.storage.secret_key,
+            "LAKE__STORAGE__BUCKET": settings.storage.bucket,
+            "LAKE__LINEAGE__FILE": str(settings.lineage.file),
+            "LAKE__INGESTION__INBOX": str(settings.ingestion.inbox),
+            "LAKE__SECURITY__PSEUDONYMISATION_KEY_FILE": str(
+                settings.security.pseudonymisation_key_file
+            ),
+        }
+    )
+    env.update(extra)
+    return env
 
 
 def start_test_minio(tmp: Path) -> RunningMinio:

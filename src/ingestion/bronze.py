@@ -123,7 +123,7 @@ def ingest_file(
         .filter(f"_batch_id = '{batch}'")
         .count()
     )
-    quarantined = _count_quarantined(spark, settings, contract, batch, "bronze")
+    quarantined = count_quarantined(spark, settings, contract, batch, "bronze")
     record.lines_read = lines_read
     record.rows_out = in_bronze
     record.quarantined = quarantined
@@ -229,7 +229,7 @@ def _quarantine_malformed(
     )
 
 
-def _count_quarantined(
+def count_quarantined(
     spark: SparkSession, settings: Settings, contract: Contract, batch: str, stage: str
 ) -> int:
     uri = quarantine_uri(settings, contract)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ingestion.bronze import QUARANTINE_SCHEMA, bronze_uri, quarantine_uri
+from ingestion.bronze import QUARANTINE_SCHEMA, bronze_uri, count_quarantined, quarantine_uri
 from ingestion.conform import conform
 from ingestion.runlog import RunRecord, check, now
 from lake import delta_io
@@ -147,7 +147,7 @@ def process_batch(
         )
     finally:
         typed.unpersist()
-    quarantined = _count(spark, settings, contract, batch)
+    quarantined = count_quarantined(spark, settings, contract, batch, "silver")
     record.rows_out = merged.source_rows
     record.duplicates_resolved = valid_rows - merged.source_rows
     record.quarantined = quarantined
@@ -202,15 +202,4 @@ def _quarantine(settings: Settings, contract: Contract, batch: str, bad: DataFra
         quarantine_uri(settings, contract),
         mode="append",
         idempotent=(f"quarantine-silver:{batch}", 0),
-    )
-
-
-def _count(spark: SparkSession, settings: Settings, contract: Contract, batch: str) -> int:
-    uri = quarantine_uri(settings, contract)
-    if not delta_io.table_exists(spark, uri):
-        return 0
-    return (
-        delta_io.read_table(spark, uri)
-        .filter(f"_batch_id = '{batch}' AND stage = 'silver'")
-        .count()
     )

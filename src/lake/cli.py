@@ -184,6 +184,8 @@ def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
     env = dict(
         os.environ, LAKE_HOME=str(settings.root), **submit_environment(settings, args.master)
     )
+    if args.master:
+        env["LAKE__SPARK__MASTER"] = args.master  # the job's own settings agree with --master
     if settings.config_file:
         env["LAKE_CONFIG"] = str(settings.config_file)
     _say(f"spark-submit {args.job} on {args.master or settings.spark.master}...")

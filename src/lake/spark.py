@@ -181,7 +181,11 @@ def build_session(
     prepare_local_dirs(settings)
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(settings.spark.master)
+    builder = SparkSession.builder
+    # Under spark-submit the JVM already exists and --master decided where the job runs;
+    # forcing spark.master here would silently run a "cluster" job in local mode.
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        builder = builder.master(settings.spark.master)
     for key, value in conf.items():
         builder = builder.config(key, value)
     try:

@@ -223,3 +223,55 @@ def test_an_unreadable_file_is_one_clear_message(spark, lake, tmp_path: Path) ->
     with pytest.raises(ExtractError) as err:
         run(spark, settings, sources=["pvt_visas"], layers=["bronze"], files=[bad])
     assert str(err.value).startswith(f"{bad}: not a readable Excel workbook")
+
+
+def test_gold_tables_hold_the_rows_the_run_log_reports(lake) -> None:
+    settings, summary = lake
+    gold = [r for r in summary.records if r.layer == "gold"]
+    assert len(gold) >= 6
+    for record in gold:
+        assert record.file_uri is not None
+        table = open_table(settings, record.file_uri, version=record.table_version)
+        assert table.to_pyarrow_table().num_rows == record.rows_out, record.file_uri
+
+
+def test_lake_runs_prints_the_run_log_as_json(lake) -> None:
+    import subprocess
+    import sys
+
+    from conftest import lake_env
+
+    settings, summary = lake
+    lake_cmd = str(Path(sys.executable).parent / "lake")
+    result = subprocess.run(
+        [lake_cmd, "runs", "--json", "--source", "adoptions"],
+        env=lake_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    ours = {r.batch_id for r in summary.records if r.source == "adoptions"}
+    assert ours <= {r["batch_id"] for r in rows}
+    assert all(r["source"] == "adoptions" for r in rows)
+    table = subprocess.run(
+        [lake_cmd, "runs", "--source", "adoptions"],
+        env=lake_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert table.stdout.splitlines()[0].split() == [
+        "layer",
+        "source",
+        "status",
+        "lines",
+        "in",
+        "out",
+        "quarant.",
+        "dupl.",
+        "new",
+        "upd.",
+        "secs",
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, lake_env
 from lake.cli import build_parser, main
 from lake.delta_reader import snapshot
 from lake.storage import table_uri
@@ -161,13 +161,7 @@ def test_config_redacts_credentials() -> None:
 
 
 def _env_for(settings) -> dict[str, str]:
-    return {
-        "LAKE__STORAGE__ENDPOINT": settings.endpoint,
-        "LAKE__STORAGE__ACCESS_KEY": settings.storage.access_key,
-        "LAKE__STORAGE__SECRET_KEY": settings.storage.secret_key,
-        "LAKE__STORAGE__BUCKET": settings.storage.bucket,
-        "LAKE__LINEAGE__FILE": str(settings.lineage.file),
-    }
+    return {k: v for k, v in lake_env(settings).items() if k.startswith("LAKE")}
 
 
 @pytest.mark.spark

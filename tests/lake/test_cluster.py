@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, lake_env
 from ingestion.pipeline import run
 from lake import spark_cluster
 from lake.delta_reader import open_table
@@ -36,20 +35,8 @@ def test_pipeline_job_on_a_standalone_cluster_matches_local(spark, lake_settings
 
     cluster = spark_cluster.start(tmp_path / "spark", cores=1, memory="1g", die_with_parent=True)
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKE")}
-        if "LAKE_CACHE_DIR" in os.environ:
-            env["LAKE_CACHE_DIR"] = os.environ["LAKE_CACHE_DIR"]
-        env.update(
-            {
-                "LAKE__STORAGE__ENDPOINT": cluster_settings.endpoint,
-                "LAKE__STORAGE__ACCESS_KEY": cluster_settings.storage.access_key,
-                "LAKE__STORAGE__SECRET_KEY": cluster_settings.storage.secret_key,
-                "LAKE__STORAGE__BUCKET": "lake-cluster",
-                "LAKE__INGESTION__INBOX": str(REPO / "samples"),
-                "LAKE__SECURITY__PSEUDONYMISATION_KEY_FILE": str(key),
-                "LAKE__LINEAGE__TRANSPORT": "none",
-                "LAKE__SPARK__DRIVER_MEMORY": "1g",
-            }
+        env = lake_env(
+            cluster_settings, LAKE__LINEAGE__TRANSPORT="none", LAKE__SPARK__DRIVER_MEMORY="1g"
         )
         result = subprocess.run(
             [LAKE, "submit", "--master", cluster.master_url, "pipeline", "--source", "adoptions"],
