@@ -65,6 +65,7 @@ def ensure_deps_venv() -> Path:
     with open(venvs / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two clones setting up at once build it once
         if marker.is_file():
+            (venv / ".last-used").touch()
             return venv
         if venv.exists():
             shutil.rmtree(venv)
@@ -77,7 +78,27 @@ def ensure_deps_venv() -> Path:
             check=True,
         )
         marker.write_text(deps_key())
+        (venv / ".last-used").touch()
+        _prune(venvs, keep=venv)
     return venv
+
+
+def _prune(venvs: Path, *, keep: Path, max_idle_days: int = 14) -> None:
+    """Delete dependency venvs no clone has used for two weeks (each weighs 1-2 GB).
+
+    A clone still pointing at a deleted one rebuilds it at its next `make`.
+    """
+    import time
+
+    limit = time.time() - max_idle_days * 86400
+    for other in venvs.iterdir():
+        stamp = other / ".last-used"
+        if other == keep or not other.is_dir():
+            continue
+        used = stamp.stat().st_mtime if stamp.exists() else other.stat().st_mtime
+        if used < limit:
+            say(f"Removing unused dependency venv {other.name}")
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def ensure_project_venv(deps: Path) -> Path:
