@@ -104,7 +104,9 @@ def _prune(venvs: Path, *, keep: Path, max_idle_days: int = 14) -> None:
 def ensure_project_venv(deps: Path) -> Path:
     venv = ROOT / ".venv"
     stamp = venv / ".deps"
-    if stamp.is_file() and stamp.read_text() == str(deps) and (venv / "bin" / "lake").exists():
+    # The project's own metadata (entry points...) lives in pyproject.toml: a change reinstalls.
+    wanted = f"{deps}\n{hashlib.sha256((ROOT / 'pyproject.toml').read_bytes()).hexdigest()}"
+    if stamp.is_file() and stamp.read_text() == wanted and (venv / "bin" / "lake").exists():
         return venv
     if venv.exists():
         shutil.rmtree(venv)
@@ -131,7 +133,7 @@ def ensure_project_venv(deps: Path) -> Path:
         ],
         check=True,
     )
-    stamp.write_text(str(deps))
+    stamp.write_text(wanted)
     return venv
 
 

@@ -512,5 +512,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def console() -> None:
+    """The ``lake`` console script: :func:`main`, then an exit that native teardown cannot
+    turn into a crash (see :mod:`lake.shutdown`)."""
+    from lake.shutdown import exit_now
+
+    try:
+        code = main()
+    except SystemExit as done:  # --help, argparse errors
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
+        if isinstance(done.code, str):
+            print(done.code, file=sys.stderr)
+    exit_now(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    console()

@@ -42,4 +42,7 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
         print(f"{'/'.join(layers)}: error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps([r.as_dict() for r in summary.records], default=str))
-    return 0
+    spark.stop()  # listeners flush here; exit_now below skips interpreter teardown
+    from lake.shutdown import exit_now
+
+    exit_now(0)
