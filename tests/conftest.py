@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lake.minio_server import ServerState, start, stop_pid
+from lake.minio_server import ServerState, start
+from lake.processes import stop_pid
 from lake.settings import Settings, load_settings
 from lake.storage import ensure_bucket
 from lake.toolchain import minio_binary

@@ -9,12 +9,9 @@ temporary data directory and ``die_with_parent=True`` so a killed pytest never l
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import time
@@ -25,10 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lake.errors import ServerError
+from lake.processes import alive, free_port, stop_pid
+from lake.processes import die_with_parent as die_with_parent_hook
 from lake.settings import Settings, read_credentials_file
 from lake.toolchain import minio_binary
-
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -41,13 +38,6 @@ class ServerState:
     data_dir: str
     log_file: str
     started_at: str
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def ensure_credentials(path: Path) -> tuple[str, str]:
@@ -80,11 +70,6 @@ def health_live(endpoint: str, *, timeout: float = 2.0) -> bool:
             return bool(resp.status == 200)
     except (urllib.error.URLError, OSError):
         return False
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start(
@@ -158,7 +143,7 @@ def start(
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=not die_with_parent,
-            preexec_fn=_die_with_parent if die_with_parent else None,
+            preexec_fn=die_with_parent_hook if die_with_parent else None,
         )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -185,38 +170,6 @@ def start(
     )
 
 
-def stop_pid(pid: int, *, timeout_s: float = 10.0) -> bool:
-    """Stop a process (SIGTERM, then SIGKILL); True if it was running."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        if not _alive(pid):
-            return True
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); /proc tells the truth.
-    with contextlib.suppress(OSError):
-        if "State:\tZ" in Path(f"/proc/{pid}/status").read_text():
-            return False
-    return True
-
-
 def _tail(path: Path, lines: int = 3) -> str:
     try:
         return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
@@ -237,7 +190,7 @@ def read_state(settings: Settings) -> ServerState | None:
 
 def is_running(state: ServerState) -> bool:
     """True when the recorded process is alive and is a MinIO server."""
-    if not _alive(state.pid):
+    if not alive(state.pid):
         return False
     try:
         cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes()

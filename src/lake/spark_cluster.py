@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lake.errors import SparkError
-from lake.minio_server import _alive, free_port, stop_pid
+from lake.processes import alive, free_port, stop_pid
+from lake.processes import die_with_parent as die_with_parent_hook
 from lake.settings import Settings
 
 
@@ -41,8 +42,6 @@ def _spark_class() -> Path:
 def _launch(
     args: list[str], log: Path, env: dict[str, str], die_with_parent: bool
 ) -> subprocess.Popen[bytes]:
-    from lake.minio_server import _die_with_parent
-
     handle = open(log, "ab")  # noqa: SIM115 - the child keeps it open
     return subprocess.Popen(
         [str(_spark_class()), *args],
@@ -51,7 +50,7 @@ def _launch(
         stdin=subprocess.DEVNULL,
         env=env,
         start_new_session=not die_with_parent,
-        preexec_fn=_die_with_parent if die_with_parent else None,
+        preexec_fn=die_with_parent_hook if die_with_parent else None,
     )
 
 
@@ -142,7 +141,7 @@ def status(settings: Settings) -> Cluster | None:
     if not path.is_file():
         return None
     cluster = Cluster(**json.loads(path.read_text()))
-    if _alive(cluster.master_pid) and _alive(cluster.worker_pid):
+    if alive(cluster.master_pid) and alive(cluster.worker_pid):
         return cluster
     return None
 

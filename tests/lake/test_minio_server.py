@@ -14,7 +14,8 @@ import pytest
 
 from conftest import REPO, base_settings, start_test_minio
 from lake.errors import ServerError, StorageError
-from lake.minio_server import ensure_credentials, start, stop_pid
+from lake.minio_server import ensure_credentials, start
+from lake.processes import stop_pid
 from lake.storage import check_storage, object_client
 
 pytestmark = pytest.mark.minio

@@ -7,7 +7,7 @@ import pytest
 from conftest import start_test_minio
 from lake import delta_io
 from lake.errors import StorageError
-from lake.minio_server import stop_pid
+from lake.processes import stop_pid
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio]
 
