@@ -139,7 +139,8 @@ def check_credentials(settings: Settings) -> Check:
     if storage.backend == "local":
         return Check("credentials", True, "not needed (storage.backend = local)")
     path = storage.credentials_file
-    if os.environ.get("LAKE__STORAGE__ACCESS_KEY") and os.environ.get("LAKE__STORAGE__SECRET_KEY"):
+    # The settings already merged the environment and the file: judge what they resolved.
+    if not path.is_file() and storage.access_key and storage.secret_key:
         return Check("credentials", True, "from LAKE__STORAGE__ACCESS_KEY / SECRET_KEY")
     if not path.is_file():
         return Check(
