@@ -41,8 +41,9 @@ PROVENANCE = (
 )
 QUARANTINE_SCHEMA = (
     "_source string, _batch_id string, stage string, _file_uri string, _line long, "
-    "`column` string, value string, reason string, raw string, "
-    "failures array<struct<`column`:string,value:string,reason:string>>, "
+    "`column` string, value string, reason string, rule string, raw string, "
+    "failures array<struct<`column`:string,value:string,reason:string,rule:string,"
+    "severity:string>>, "
     "_delivered_at timestamp, _quarantined_at timestamp"
 )
 
@@ -213,6 +214,7 @@ def _quarantine_malformed(
             "column": None,
             "value": None,
             "reason": reason,
+            "rule": f"{contract.source}.line.readable",
             "raw": raw,
             "failures": [],
             "_delivered_at": landed.delivered_at,
@@ -225,6 +227,7 @@ def _quarantine_malformed(
         df,
         quarantine_uri(settings, contract),
         mode="append",
+        merge_schema=True,  # quarantine tables written before rules were named gain the column
         idempotent=(f"quarantine-bronze:{batch}", 0),
     )
 

@@ -1,8 +1,10 @@
 """Bronze strings -> typed silver values, as pure DataFrame transforms (no IO, no session).
 
 Every parse is a ``try_*`` expression, so one bad value never fails a batch under Spark 4's ANSI
-mode: it becomes a *failure* (column, value, reason in French) carried in the ``_failures`` array
-of the row, and rows with failures go to quarantine instead of silver.
+mode: it becomes null, and the delivered text stays beside it (``__raw_<col>``). Which values are
+wrong, and what happens to their rows, is the quality gate's business (``quality.rules``: type,
+required, allowed values, ranges, patterns, reference, business rules), so every rejection is
+counted by Great Expectations and named by its rule.
 
 - text: trimmed; a value equal to a contract null marker becomes null;
 - integer / decimal: the contract's decimal separator; thousands separators (the contract's, plus
@@ -10,7 +12,7 @@ of the row, and rows with failures go to quarantine instead of silver.
 - date: the contract's formats, tried in order (Spark patterns, e.g. ``dd/MM/yyyy``);
 - boolean: oui/non, o/n, vrai/faux, true/false, 1/0;
 - country: joined to a lookup of the batch's distinct values (:mod:`ingestion.countries`):
-  ISO 3166-1 alpha-3 + French label + status; unknown or ambiguous names fail;
+  ISO 3166-1 alpha-3 + French label + status (``unknown``/``ambiguous`` for the gate);
 - pseudonymised columns: HMAC-SHA256 (key from the settings) of the upper-cased value, computed
   in Spark SQL from its definition H((K^opad) || H((K^ipad) || m)).
 """
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 _SPACES = "\u00a0\u202f\u2009 "
 _TRUE = ("oui", "o", "vrai", "true", "1", "yes", "y")
 _FALSE = ("non", "n", "faux", "false", "0", "no")
-MASK = "<masqué>"
+RAW_PREFIX = "__raw_"  # the cleaned delivered text, kept for the quality gate
 DECIMAL_TYPE = "decimal(18,2)"
 
 
@@ -90,34 +92,15 @@ def hmac_sha256(value: Column, key: bytes) -> Column:
     return F.sha2(F.concat(F.lit(outer_pad), F.unhex(inner)), 256)
 
 
-def _failure(condition: Column, spec: ColumnSpec, raw: Column, reason: str | Column) -> Column:
-    from pyspark.sql import functions as F
-
-    shown = F.lit(MASK) if _sensitive(spec) else raw
-    reason_col = reason if not isinstance(reason, str) else F.lit(reason)
-    return F.when(
-        condition,
-        F.struct(
-            F.lit(spec.name).alias("column"), shown.alias("value"), reason_col.alias("reason")
-        ),
-    )
-
-
-def _sensitive(spec: ColumnSpec) -> bool:
-    return spec.sensitivity.personal or spec.sensitivity.level == 1
-
-
-def _formats_fr(contract: Contract) -> str:
-    return ", ".join(
-        f.replace("dd", "jj").replace("yyyy", "aaaa").replace("MM", "mm")
-        for f in contract.date_formats
-    )
-
-
 def conform(
     df: DataFrame, contract: Contract, countries: DataFrame | None, key: bytes
 ) -> DataFrame:
-    """Type every contract column of a bronze DataFrame and collect failures.
+    """Type every contract column of a bronze DataFrame.
+
+    Typing never drops or rejects a row: a value that cannot be read becomes null, and the
+    cleaned text stays beside it in ``__raw_<col>`` so the quality gate (``quality.gate``) can
+    tell "missing" from "unreadable" and show what was delivered. The gate drops those columns
+    before anything is written.
 
     Args:
         df: Bronze rows (strings + provenance).
@@ -128,7 +111,7 @@ def conform(
 
     Returns:
         Provenance, the typed contract columns (countries add ``<col>_label`` and
-        ``<col>_status``), ``_row_hash`` over the typed business values, and ``_failures``.
+        ``<col>_status``), ``_row_hash`` over the typed business values, and ``__raw_<col>``.
     """
     from pyspark.sql import functions as F
 
@@ -138,89 +121,32 @@ def conform(
     }
     staged = df.select(
         *[F.col(c) for c in df.columns if c.startswith("_")],
-        *[raw_cols[c.name].alias(f"__raw_{c.name}") for c in contract.columns],
+        *[raw_cols[c.name].alias(f"{RAW_PREFIX}{c.name}") for c in contract.columns],
     )
-    country_specs = [c for c in contract.columns if c.type == "country"]
-    for spec in country_specs:
+    for spec in contract.columns:
+        if spec.type != "country":
+            continue
         assert countries is not None, "a contract with country columns needs the lookup"
         lookup = countries.select(
-            F.col("raw").alias(f"__raw_{spec.name}"),
+            F.col("raw").alias(f"{RAW_PREFIX}{spec.name}"),
             F.col("iso3").alias(f"__iso3_{spec.name}"),
             F.col("label_fr").alias(f"__label_{spec.name}"),
             F.col("status").alias(f"__status_{spec.name}"),
-            F.col("reason_fr").alias(f"__reason_{spec.name}"),
         )
-        staged = staged.join(F.broadcast(lookup), on=f"__raw_{spec.name}", how="left")
+        staged = staged.join(F.broadcast(lookup), on=f"{RAW_PREFIX}{spec.name}", how="left")
 
     typed: list[Column] = []
-    failures: list[Column] = []
     for spec in contract.columns:
-        raw = F.col(f"__raw_{spec.name}")
-        value, parse_failed, reason = _typed(spec, raw, contract)
+        value = _typed(spec, F.col(f"{RAW_PREFIX}{spec.name}"), contract)
+        typed.append(value.alias(spec.name))
         if spec.type == "country":
-            status = F.col(f"__status_{spec.name}")
             typed += [
-                value.alias(spec.name),
                 F.col(f"__label_{spec.name}").alias(f"{spec.name}_label"),
-                status.alias(f"{spec.name}_status"),
+                F.col(f"__status_{spec.name}").alias(f"{spec.name}_status"),
             ]
-            failures.append(
-                _failure(
-                    raw.isNotNull() & status.isin("unknown", "ambiguous"),
-                    spec,
-                    raw,
-                    F.col(f"__reason_{spec.name}"),
-                )
-            )
-        else:
-            typed.append(value.alias(spec.name))
-            if parse_failed is not None:
-                failures.append(_failure(parse_failed, spec, raw, reason))
-        if not spec.nullable:
-            failures.append(_failure(raw.isNull(), spec, raw, "valeur obligatoire manquante"))
-        if spec.allowed:
-            failures.append(
-                _failure(
-                    raw.isNotNull() & ~raw.isin(list(spec.allowed)),
-                    spec,
-                    raw,
-                    "valeur hors de la liste autorisée (" + ", ".join(spec.allowed) + ")",
-                )
-            )
-        if spec.minimum is not None and spec.type in ("integer", "decimal"):
-            failures.append(
-                _failure(
-                    value < F.lit(spec.minimum),
-                    spec,
-                    raw,
-                    f"valeur inférieure au minimum {spec.minimum:g}",
-                )
-            )
-        if spec.maximum is not None and spec.type in ("integer", "decimal"):
-            failures.append(
-                _failure(
-                    value > F.lit(spec.maximum),
-                    spec,
-                    raw,
-                    f"valeur supérieure au maximum {spec.maximum:g}",
-                )
-            )
-
     provenance = [F.col(c) for c in df.columns if c.startswith("_")]
-    result = (
-        staged.select(*provenance, *typed, F.array(*failures).alias("__all_failures"))
-        if failures
-        else staged.select(
-            *provenance,
-            *typed,
-            F.array()
-            .cast("array<struct<column:string,value:string,reason:string>>")
-            .alias("__all_failures"),
-        )
-    )
-    result = result.withColumn(
-        "_failures", F.filter("__all_failures", lambda f: f.isNotNull())
-    ).drop("__all_failures")
+    raws = [F.col(f"{RAW_PREFIX}{c.name}") for c in contract.columns]
+    result = staged.select(*provenance, *typed, *raws)
     for spec in contract.columns:
         if spec.pseudonymise:
             result = result.withColumn(spec.name, hmac_sha256(F.upper(F.col(spec.name)), key))
@@ -237,30 +163,18 @@ def conform(
     )
 
 
-def _typed(spec: ColumnSpec, raw: Column, contract: Contract) -> tuple[Column, Column | None, str]:
-    """(typed value, condition meaning 'could not parse', French reason)."""
-    if spec.type == "integer":
-        value = parse_number(raw, contract, "bigint")
-        return value, raw.isNotNull() & value.isNull(), "nombre entier illisible"
-    if spec.type == "decimal":
-        value = parse_number(raw, contract, DECIMAL_TYPE)
-        return (
-            value,
-            raw.isNotNull() & value.isNull(),
-            (f"nombre illisible (séparateur décimal attendu : « {contract.decimal} »)"),
-        )
-    if spec.type == "date":
-        value = parse_date(raw, contract)
-        return (
-            value,
-            raw.isNotNull() & value.isNull(),
-            (f"date illisible (formats attendus : {_formats_fr(contract)})"),
-        )
-    if spec.type == "boolean":
-        value = parse_boolean(raw)
-        return value, raw.isNotNull() & value.isNull(), "valeur oui/non illisible"
-    if spec.type == "country":
-        from pyspark.sql import functions as F
+def _typed(spec: ColumnSpec, raw: Column, contract: Contract) -> Column:
+    """The typed value of a column (null when the text cannot be read)."""
+    from pyspark.sql import functions as F
 
-        return F.col(f"__iso3_{spec.name}"), None, ""
-    return raw, None, ""
+    if spec.type == "integer":
+        return parse_number(raw, contract, "bigint")
+    if spec.type == "decimal":
+        return parse_number(raw, contract, DECIMAL_TYPE)
+    if spec.type == "date":
+        return parse_date(raw, contract)
+    if spec.type == "boolean":
+        return parse_boolean(raw)
+    if spec.type == "country":
+        return F.col(f"__iso3_{spec.name}")
+    return raw

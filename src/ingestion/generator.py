@@ -420,6 +420,19 @@ def _update_hr(row: Row) -> Row:
 
 # --- plants and source specifications -----------------------------------------------------------
 
+# The quality rule that catches each kind of quarantined defect (quality.rules ids, without the
+# source prefix); business-rule plants name theirs.
+_RULE_OF_KIND: dict[str, str] = {
+    "bad_date": "{column}.type",
+    "bad_number": "{column}.type",
+    "null_in_required": "{column}.required",
+    "not_allowed": "{column}.allowed",
+    "unknown_country": "{column}.reference",
+    "malformed_field_count": "line.readable",
+    "unterminated_quote": "line.readable",
+    "invalid_json": "line.readable",
+}
+
 
 @dataclass(frozen=True)
 class _Plant:
@@ -436,6 +449,8 @@ class _Plant:
     set: dict[str, str] = field(default_factory=dict)
     expected_value: Any = _NO_VALUE
     shape: str = "row"
+    # The quality rule (``<source>.<rule>`` in results) that must catch a business-rule defect.
+    rule: str | None = None
 
 
 def _p(kind: str, column: str | None, expected: str, value: str | None = None, **kw: Any) -> _Plant:
@@ -519,6 +534,9 @@ _CONSULAR = _Spec(
         _p("unterminated_quote", None, "quarantine", shape="open_quote",
            also={"address": '"Résidence Les Pins, bâtiment C'}),
         _p("null_in_required", "last_name", "quarantine", ""),
+        _p("business_rule", "birth_date", "quarantine", "14/02/2015",
+           also={"registration_date": "03/01/2010"}, rule="registration_after_birth"),
+        _p("business_rule", "birth_date", "quarantine", "02/03/1850", rule="birth_date_plausible"),
         _rekey("registration_date"),
     ),
 )  # fmt: skip
@@ -544,6 +562,7 @@ _ADOPTIONS = _Spec(
         _p("not_allowed", "age_band", "quarantine", "18 mois"),
         _p("null_in_required", "country_of_origin", "quarantine", "NC"),
         _p("bad_date", "judgment_date", "quarantine", "15/13/2019"),
+        _p("business_rule", "year", "quarantine", "2099", rule="year_not_future"),
         _p("null_marker", "judgment_date", "typed", "", expected_value=None),
         _rekey("judgment_date"),
     ),
@@ -568,6 +587,7 @@ _PVT = _Spec(
         _p("country_variant", "partner_country", "typed", "NOUVELLE ZELANDE",
            expected_value="NZL"),
         _p("thousands_separator", "visas_issued", "typed", "1 020", expected_value=1020),
+        _p("business_rule", "year", "quarantine", "2099", rule="year_not_future"),
         _rekey("visas_issued"),
     ),
     title="Programmes vacances-travail (PVT) – visas délivrés par pays partenaire et par année",
@@ -590,6 +610,8 @@ _CIVIL = _Spec(
         _copy(),
         _p("bad_date", "registered_on", "quarantine", "2021-13-02"),
         _p("null_in_required", "consular_post", "quarantine", ""),
+        _p("business_rule", "year", "quarantine", "2024", also={"registered_on": "2019-05-02"},
+           rule="registered_after_event_year"),
         _p("unterminated_quote", None, "quarantine", shape="open_quote",
            also={"consular_post": '"Consulat général de France à Genève'}),
         _rekey("registered_on"),
@@ -621,6 +643,8 @@ _TRAVEL = _Spec(
         _p("country_variant", "country", "typed", "United Kingdom", expected_value="GBR",
            also={"zone": "Irlande du Nord"}),
         _p("null_in_required", "zone", "quarantine", ""),
+        _p("business_rule", "effective_date", "typed", "2099-01-01",
+           expected_value="2099-01-01", rule="effective_not_far_future"),
         _rekey("colour"),
     ),
 )  # fmt: skip
@@ -653,6 +677,10 @@ _AID = _Spec(
         _p("thousands_separator", "amount_eur", "typed", f"3{_NNBSP}400{_NNBSP}000",
            expected_value=3400000.0),
         _p("null_in_required", "amount_eur", "quarantine", ""),
+        _p("business_rule", "end_date", "quarantine", "01/01/2023",
+           also={"start_date": "01/06/2024"}, rule="end_after_start"),
+        _p("business_rule", "amount_eur", "typed", "750 000 000,00", expected_value=750000000.0,
+           rule="amount_plausible"),
         _rekey("amount_eur"),
     ),
     renamed=("amount_eur", "Montant engagé (EUR)"),
@@ -684,6 +712,7 @@ _HR = _Spec(
         _p("country_variant", "posting_country", "typed", "ROYAUME UNI", expected_value="GBR",
            also={"posting": "Ambassade de France à Londres"}),
         _p("null_in_required", "grade", "quarantine", ""),
+        _p("business_rule", "start_date", "quarantine", "01/09/2099", rule="start_not_future"),
         _rekey("grade"),
     ),
 )  # fmt: skip
@@ -982,6 +1011,7 @@ def _emit(spec: _Spec, delivery: int, rows: int, seed: int, path: Path | None) -
         expected: str,
         expected_value: Any = _NO_VALUE,
         duplicate_of: int | None = None,
+        rule: str | None = None,
     ) -> None:
         entry = {
             "source": spec.source,
@@ -997,6 +1027,9 @@ def _emit(spec: _Spec, delivery: int, rows: int, seed: int, path: Path | None) -
             entry["expected_value"] = expected_value
         if duplicate_of is not None:
             entry["duplicate_of"] = {"delivery": 1, "line": duplicate_of}
+        caught_by = rule or _RULE_OF_KIND.get(plant_kind)
+        if caught_by is not None:
+            entry["rule"] = f"{spec.source}.{caught_by.format(column=column)}"
         entries.append(entry)
 
     headers = list(spec.headers)
@@ -1032,7 +1065,7 @@ def _emit(spec: _Spec, delivery: int, rows: int, seed: int, path: Path | None) -
                     assert plant.column is not None
                     value = plant.set[plant.column]
                     note(line, plant.column, plant.kind, value, plant.expected,
-                         plant.expected_value)  # fmt: skip
+                         plant.expected_value, rule=plant.rule)  # fmt: skip
                 elif plant.shape == "cut_json":  # the closing brace is lost
                     text = sink.render(_cells(spec, row))[:-1]
                     sink.raw(text)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from ingestion.runlog import RunRecord, now
 from lake import delta_io
+from lake.contracts import get_contract
+from lake.gates import TableGate
 from lake.settings import Settings
 from lake.storage import table_uri
 
@@ -35,6 +37,8 @@ class Indicator:
     sources: tuple[str, ...]
     build: Callable[[Mapping[str, DataFrame], Settings], DataFrame]
     personal: bool = False
+    # Columns that count or sum something (never negative; reviewed by the gold gate).
+    measures: tuple[str, ...] = ()
 
 
 def _suppress_small(df: DataFrame, count: str, threshold: int) -> DataFrame:
@@ -163,6 +167,7 @@ INDICATORS: tuple[Indicator, ...] = (
         ("pays_iso3", "annee", "tranche_age"),
         ("adoptions",),
         _adoptions,
+        measures=("adoptions",),
     ),
     Indicator(
         "inscrits_par_pays_poste",
@@ -174,6 +179,7 @@ INDICATORS: tuple[Indicator, ...] = (
         ("consular_register",),
         _registered,
         personal=True,
+        measures=("inscrits",),
     ),
     Indicator(
         "pvt_par_pays_annee",
@@ -182,6 +188,7 @@ INDICATORS: tuple[Indicator, ...] = (
         ("pays_iso3", "annee"),
         ("pvt_visas",),
         _pvt,
+        measures=("visas_delivres",),
     ),
     Indicator(
         "aide_par_pays_secteur_annee",
@@ -191,6 +198,7 @@ INDICATORS: tuple[Indicator, ...] = (
         ("pays_iso3", "secteur_cad", "annee"),
         ("development_aid",),
         _aid,
+        measures=("montant_eur", "projets"),
     ),
     Indicator(
         "vigilance_actuelle_par_pays",
@@ -200,6 +208,7 @@ INDICATORS: tuple[Indicator, ...] = (
         ("pays_iso3",),
         ("travel_advice",),
         _vigilance,
+        measures=("zones",),
     ),
     Indicator(
         "actes_etat_civil_par_poste_type_annee",
@@ -208,6 +217,7 @@ INDICATORS: tuple[Indicator, ...] = (
         ("poste_consulaire", "type_acte", "annee"),
         ("civil_status",),
         _civil_status,
+        measures=("actes",),
     ),
 )
 
@@ -217,11 +227,16 @@ def build_gold(
     settings: Settings,
     *,
     run_id: str,
+    gate: TableGate,
     sources: set[str] | None = None,
     progress: Progress = lambda _: None,
 ) -> list[RunRecord]:
     """Recompute every indicator whose sources have a silver table (and, if given, one of
-    ``sources`` among them)."""
+    ``sources`` among them).
+
+    Each new content is reviewed by ``gate`` (``quality.gate.GoldGate``) before it replaces the
+    old one; a blocked indicator keeps its previous version and is logged as blocked.
+    """
     records = []
     for indicator in INDICATORS:
         if sources is not None and not sources & set(indicator.sources):
@@ -251,20 +266,45 @@ def build_gold(
             continue
         silver = {s: delta_io.read_table(spark, u, version=inputs[s]) for s, u in uris.items()}
         rows_in = sum(df.count() for df in silver.values())
-        table = indicator.build(silver, settings)
-        _describe(spark, uri, indicator, table)
-        version = delta_io.write_table(
-            table,
-            uri,
-            mode="overwrite",
-            merge_schema=True,
-            commit_info={
-                "run_id": run_id,
-                "silver_versions": inputs,
-                "grain": list(indicator.grain),
-                "sources": list(indicator.sources),
-            },
-        )
+        table = indicator.build(silver, settings).persist()
+        try:
+            verdict = gate(
+                table,
+                name=indicator.name,
+                # reviewed with the business domain (and owner) of its first source
+                domain=get_contract(settings.root, indicator.sources[0]).domain,
+                grain=indicator.grain,
+                count_columns=indicator.measures,
+                secret=indicator.personal,
+                run_id=run_id,
+            )
+            if verdict.blocked:
+                verdict.record(None)
+                records.append(
+                    RunRecord(
+                        run_id=run_id,
+                        batch_id=f"gold-{indicator.name}-{run_id}",
+                        source=",".join(indicator.sources),
+                        layer="gold",
+                        status="succeeded",
+                        started_at=started,
+                        finished_at=now(),
+                        rows_in=rows_in,
+                        file_uri=uri,
+                        table_version=delta_io.table_version(spark, uri)
+                        if delta_io.table_exists(spark, uri)
+                        else None,
+                        message="indicateur retenu par la revue de qualité : "
+                        + " ; ".join(verdict.reasons),
+                        quality=verdict.decision,
+                    )
+                )
+                progress(f"  gold/{indicator.name}: BLOCKED by quality review")
+                continue
+            version = _write(spark, uri, indicator, table, run_id, inputs)
+        finally:
+            table.unpersist()
+        verdict.record(version)
         rows_out = delta_io.read_table(spark, uri, version=version).count()
         records.append(
             RunRecord(
@@ -280,10 +320,37 @@ def build_gold(
                 table_version=version,
                 file_uri=uri,
                 message=indicator.description,
+                quality=verdict.decision,
             )
         )
-        progress(f"  gold/{indicator.name}: {rows_out} rows from {rows_in} silver rows")
+        progress(
+            f"  gold/{indicator.name}: {rows_out} rows from {rows_in} silver rows "
+            f"(quality {verdict.decision})"
+        )
     return records
+
+
+def _write(
+    spark: SparkSession,
+    uri: str,
+    indicator: Indicator,
+    table: DataFrame,
+    run_id: str,
+    inputs: dict[str, int],
+) -> int:
+    _describe(spark, uri, indicator, table)
+    return delta_io.write_table(
+        table,
+        uri,
+        mode="overwrite",
+        merge_schema=True,
+        commit_info={
+            "run_id": run_id,
+            "silver_versions": inputs,
+            "grain": list(indicator.grain),
+            "sources": list(indicator.sources),
+        },
+    )
 
 
 def _built_from(spark: SparkSession, uri: str) -> dict[str, int] | None:

@@ -21,6 +21,7 @@ from ingestion.runlog import RunRecord, new_run_id
 from ingestion.silver import pending_batches, process_batch
 from lake.contracts import Contract, get_contract, load_contracts
 from lake.errors import LakeError
+from lake.gates import Gates
 from lake.settings import Settings
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def run(
     *,
     sources: Sequence[str] | None = None,
     layers: Iterable[Layer] = LAYERS,
+    gates: Gates,
     files: Sequence[Path] | None = None,
     progress: Progress = lambda _: None,
 ) -> RunSummary:
@@ -74,6 +76,7 @@ def run(
         settings: Lake settings.
         sources: Source ids (default: every contract).
         layers: Which layers to run, in chain order.
+        gates: The quality gates before silver and gold (``lake.jobs._compose.quality_gates``).
         files: Deliver these files instead of the inbox (one source only).
         progress: Receives progress lines.
     """
@@ -86,13 +89,14 @@ def run(
         )
     summary = RunSummary(run_id=new_run_id())
     for contract in contracts:
-        _run_source(spark, settings, summary, contract, wanted, files, progress)
+        _run_source(spark, settings, summary, contract, wanted, files, gates, progress)
     if "gold" in wanted:
         progress("gold: indicators")
         records = build_gold(
             spark,
             settings,
             run_id=summary.run_id,
+            gate=gates.table,
             sources={c.source for c in contracts},
             progress=progress,
         )
@@ -108,6 +112,7 @@ def _run_source(
     contract: Contract,
     wanted: list[Layer],
     files: Sequence[Path] | None,
+    gates: Gates,
     progress: Progress,
 ) -> None:
     """Bronze then silver for one source."""
@@ -152,6 +157,7 @@ def _run_source(
                     contract,
                     batch,
                     run_id=summary.run_id,
+                    gate=gates.batch,
                     progress=progress,
                 ),
             )

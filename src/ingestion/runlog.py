@@ -51,6 +51,8 @@ class RunRecord:
     table_version: int | None = None
     message: str = ""
     extra_columns: list[str] = field(default_factory=list)
+    # The quality gate's decision: promoted, promoted_with_warnings or blocked ("" if no review).
+    quality: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -108,6 +110,7 @@ def _arrow_schema() -> Any:
             ("table_version", pa.int64()),
             ("message", pa.string()),
             ("extra_columns", pa.list_(pa.string())),
+            ("quality", pa.string()),
         ]
     )
 
@@ -132,7 +135,13 @@ def append(settings: Settings, records: list[RunRecord]) -> None:
     if options:
         options["aws_conditional_put"] = "etag"
     try:
-        write_deltalake(to_delta_rs_uri(uri), data, mode="append", storage_options=options or None)
+        write_deltalake(
+            to_delta_rs_uri(uri),
+            data,
+            mode="append",
+            schema_mode="merge",  # run logs written before a column existed gain it
+            storage_options=options or None,
+        )
     except OSError as exc:
         from lake.storage import explain_storage_failure
 

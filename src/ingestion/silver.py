@@ -20,6 +20,7 @@ from ingestion.conform import conform
 from ingestion.runlog import RunRecord, check, now
 from lake import delta_io
 from lake.contracts import Contract
+from lake.gates import FAILURES, GATE_COLUMN_PREFIX, BatchGate
 from lake.keys import pseudonymisation_key
 from lake.settings import Settings
 from lake.storage import table_uri
@@ -92,10 +93,15 @@ def process_batch(
     batch: str,
     *,
     run_id: str,
+    gate: BatchGate,
     progress: Progress = lambda _: None,
 ) -> RunRecord:
-    """Type, quarantine, deduplicate and merge one bronze batch into silver."""
-    from pyspark.sql import Window
+    """Type, review, quarantine, deduplicate and merge one bronze batch into silver.
+
+    The ``gate`` (the quality review, ``quality.gate.SilverGate``) marks the rows failing a
+    blocking rule; they go to quarantine with every rule they failed. A blocked batch (a blocking
+    table-level rule failed) goes to quarantine whole, with the reason, and silver is untouched.
+    """
     from pyspark.sql import functions as F
 
     record = RunRecord(
@@ -112,47 +118,35 @@ def process_batch(
     record.rows_in = bronze.count()
     typed = conform(
         bronze, contract, country_lookup(spark, bronze, contract), pseudonymisation_key(settings)
-    ).persist()
+    )
+    verdict = gate(typed, contract, batch_id=batch, run_id=run_id)
+    marked = verdict.marked
+    assert marked is not None, "a batch gate returns the marked batch"
+    merged = None
     try:
-        bad = typed.filter(F.size("_failures") > 0)
-        if bad.limit(1).count():
-            _quarantine(settings, contract, batch, bad)
-        valid = typed.filter(F.size("_failures") == 0).drop("_failures")
-        valid_rows = valid.count()
-        key = list(contract.primary_key)
-        # An exact duplicate is the later copy of a row: keep the first occurrence...
-        first = Window.partitionBy(*key, "_row_hash").orderBy("_delivered_at", "_line")
-        distinct = (
-            valid.withColumn("__copy", F.row_number().over(first))
-            .filter("__copy = 1")
-            .drop("__copy")
-        )
-        exact = valid_rows - distinct.count()
-        # ...then, for a key delivered with different values, the latest version wins.
-        latest = Window.partitionBy(*key).orderBy(
-            F.col("_delivered_at").desc(), F.col("_line").desc()
-        )
-        deduped = (
-            distinct.withColumn("__rank", F.row_number().over(latest))
-            .filter("__rank = 1")
-            .drop("__rank")
-        )
-        merged = delta_io.merge_table(
-            deduped,
-            silver_uri(settings, contract),
-            keys=key,
-            update_condition="t._row_hash <> s._row_hash AND s._delivered_at >= t._delivered_at",
-            commit_info={"run_id": run_id, "batch_id": batch},
-            check_duplicates=False,  # one row per key: the window above guarantees it
-        )
+        if verdict.blocked:
+            _quarantine(settings, contract, batch, _blocked(marked, contract, verdict.reasons))
+            valid_rows = 0
+        else:
+            bad = marked.filter(F.size(FAILURES) > 0)
+            if bad.limit(1).count():
+                _quarantine(settings, contract, batch, bad)
+            valid = marked.filter(F.size(FAILURES) == 0).drop(FAILURES)
+            valid = valid.drop(*[c for c in valid.columns if c.startswith(GATE_COLUMN_PREFIX)])
+            valid = valid.drop("_failure_count")
+            valid_rows = valid.count()
+            merged = _dedupe_and_merge(valid, settings, contract, batch, run_id)
     finally:
-        typed.unpersist()
+        marked.unpersist()
+    verdict.record(merged.version if merged else None)
+    record.quality = verdict.decision
     quarantined = count_quarantined(spark, settings, contract, batch, "silver")
-    record.rows_out = merged.source_rows
-    record.duplicates_resolved = valid_rows - merged.source_rows
+    record.rows_out = merged.source_rows if merged else 0
+    record.duplicates_resolved = valid_rows - record.rows_out
     record.quarantined = quarantined
-    record.inserted, record.updated = merged.inserted, merged.updated
-    record.table_version = merged.version
+    if merged:
+        record.inserted, record.updated = merged.inserted, merged.updated
+        record.table_version = merged.version
     check(
         record.rows_in == record.rows_out + quarantined + record.duplicates_resolved,
         record,
@@ -160,23 +154,68 @@ def process_batch(
         f"{quarantined} + duplicates {record.duplicates_resolved}",
     )
     record.message = (
-        f"{exact} doublon(s) exact(s), {record.duplicates_resolved - exact} "
-        "doublon(s) de clé remplacé(s) par la version la plus récente"
+        "lot retenu par la revue de qualité : " + " ; ".join(verdict.reasons)
+        if verdict.blocked
+        else f"{record.duplicates_resolved} doublon(s) résolu(s)"
     )
     record.status = "succeeded"
     record.finished_at = now()
     progress(
         f"  batch {batch}: {record.rows_in} bronze rows -> {record.rows_out} silver "
-        f"(+{merged.inserted} new, {merged.updated} updated), {quarantined} quarantined, "
-        f"{record.duplicates_resolved} duplicates"
+        f"(+{record.inserted} new, {record.updated} updated), {quarantined} quarantined, "
+        f"{record.duplicates_resolved} duplicates; quality {verdict.summary}"
     )
     return record
+
+
+def _dedupe_and_merge(
+    valid: DataFrame, settings: Settings, contract: Contract, batch: str, run_id: str
+) -> delta_io.MergeResult:
+    """Drop exact copies, keep the latest version of each key, MERGE into silver."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    key = list(contract.primary_key)
+    # An exact duplicate is the later copy of a row: keep the first occurrence...
+    first = Window.partitionBy(*key, "_row_hash").orderBy("_delivered_at", "_line")
+    distinct = (
+        valid.withColumn("__copy", F.row_number().over(first)).filter("__copy = 1").drop("__copy")
+    )
+    # ...then, for a key delivered with different values, the latest version wins.
+    latest = Window.partitionBy(*key).orderBy(F.col("_delivered_at").desc(), F.col("_line").desc())
+    deduped = (
+        distinct.withColumn("__rank", F.row_number().over(latest))
+        .filter("__rank = 1")
+        .drop("__rank")
+    )
+    return delta_io.merge_table(
+        deduped,
+        silver_uri(settings, contract),
+        keys=key,
+        update_condition="t._row_hash <> s._row_hash AND s._delivered_at >= t._delivered_at",
+        commit_info={"run_id": run_id, "batch_id": batch},
+        check_duplicates=False,  # one row per key: the window above guarantees it
+    )
+
+
+def _blocked(marked: DataFrame, contract: Contract, reasons: list[str]) -> DataFrame:
+    """Every row of a blocked batch, the batch-level reason first, its own failures after."""
+    from pyspark.sql import functions as F
+
+    held = F.struct(
+        F.lit(None).cast("string").alias("column"),
+        F.lit(None).cast("string").alias("value"),
+        F.lit("lot retenu : " + " ; ".join(reasons)).alias("reason"),
+        F.lit(f"{contract.source}.batch.rejected_share").alias("rule"),
+        F.lit("blocking").alias("severity"),
+    )
+    return marked.withColumn(FAILURES, F.concat(F.array(held), F.col(FAILURES)))
 
 
 def _quarantine(settings: Settings, contract: Contract, batch: str, bad: DataFrame) -> None:
     from pyspark.sql import functions as F
 
-    first = F.col("_failures")[0]
+    first = F.col(FAILURES)[0]
     rows = bad.select(
         F.col("_source"),
         F.col("_batch_id"),
@@ -186,8 +225,9 @@ def _quarantine(settings: Settings, contract: Contract, batch: str, bad: DataFra
         first["column"].alias("column"),
         first["value"].alias("value"),
         first["reason"].alias("reason"),
+        first["rule"].alias("rule"),
         F.lit(None).cast("string").alias("raw"),
-        F.col("_failures").alias("failures"),
+        F.col(FAILURES).alias("failures"),
         F.col("_delivered_at"),
         F.current_timestamp().alias("_quarantined_at"),
     )
@@ -201,5 +241,6 @@ def _quarantine(settings: Settings, contract: Contract, batch: str, bad: DataFra
         rows,
         quarantine_uri(settings, contract),
         mode="append",
+        merge_schema=True,
         idempotent=(f"quarantine-silver:{batch}", 0),
     )

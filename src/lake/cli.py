@@ -261,12 +261,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     layers = [args.layer] if args.layer else list(LAYERS)
     _say(f"Starting Spark ({settings.spark.master})...")
+    from lake.jobs._compose import quality_gates
+
     spark = build_session(settings, app_name="lake-run")
     summary = run(
         spark,
         settings,
         sources=args.source,
         layers=layers,
+        gates=quality_gates(settings),
         files=args.file,
         progress=_say,
     )
@@ -489,6 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
         "a local Spark standalone master + worker on 127.0.0.1 (to run jobs as on a cluster)",
     )
     p.add_argument("action", choices=("up", "down", "status"))
+    from lake import cli_quality
+
+    cli_quality.register(sub)
     p = add("inspect", cmd_inspect, "read a table without Spark (delta-rs + S3 listing)", True)
     p.add_argument("table", help="LAYER/NAME, e.g. bronze/smoke")
     p.add_argument("--version", type=int, help="time travel to this version")

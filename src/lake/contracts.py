@@ -73,6 +73,10 @@ class Column:
     allowed: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    pattern: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    unique: bool = False
     sensitivity: Sensitivity = field(default_factory=Sensitivity)
     pseudonymise: bool = False
 
@@ -362,6 +366,10 @@ class _Parser:
                 "allowed",
                 "minimum",
                 "maximum",
+                "pattern",
+                "min_length",
+                "max_length",
+                "unique",
                 "sensitivity",
                 "pseudonymise",
             },
@@ -407,9 +415,24 @@ class _Parser:
             allowed=tuple(str(a) for a in self.get(raw, "allowed", list, where, [])),
             minimum=self.get(raw, "minimum", (int, float), where, None),
             maximum=self.get(raw, "maximum", (int, float), where, None),
+            pattern=self.regex(raw, where),
+            min_length=self.get(raw, "min_length", int, where, None),
+            max_length=self.get(raw, "max_length", int, where, None),
+            unique=self.get(raw, "unique", bool, where, False),
             sensitivity=sensitivity,
             pseudonymise=pseudonymise,
         )
+
+    def regex(self, raw: dict[str, Any], where: str) -> str | None:
+        pattern = self.get(raw, "pattern", str, where, None)
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise self.fail(
+                    f"{where}pattern", f"is not a valid regular expression ({exc})."
+                ) from exc
+        return pattern
 
     def retention(self, raw: dict[str, Any], names: list[str]) -> Retention:
         where = "retention."

@@ -104,6 +104,8 @@ class ReportSettings:
     """Where human-readable outputs (quality reviews, studies) are written."""
 
     dir: Path = Path("var/reports")
+    # Build GX Data Docs at each review (engineers' detail; about a second per review).
+    data_docs: bool = True
 
 
 @dataclass(frozen=True)

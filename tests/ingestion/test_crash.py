@@ -16,6 +16,7 @@ from conftest import lake_env
 from ingestion.generator import generate_delivery
 from ingestion.pipeline import run
 from lake import delta_io
+from lake.jobs._compose import quality_gates
 from lake.storage import ensure_bucket, object_client, table_uri
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio, pytest.mark.slow]
@@ -56,7 +57,13 @@ def test_killed_bronze_job_rerun_loses_and_duplicates_nothing(spark, lake_settin
     job.wait(timeout=60)
     assert killed_while is not None, "the job finished before it could be killed"
 
-    summary = run(spark, settings, sources=["development_aid"], layers=["bronze"])
+    summary = run(
+        spark,
+        settings,
+        gates=quality_gates(settings),
+        sources=["development_aid"],
+        layers=["bronze"],
+    )
     record = summary.records[-1]
     # "succeeded", not "skipped": the killed job never finished its batch
     assert record.status == "succeeded", record
@@ -66,6 +73,12 @@ def test_killed_bronze_job_rerun_loses_and_duplicates_nothing(spark, lake_settin
     assert lines == record.rows_out
     assert bronze.select("_line").distinct().count() == lines  # no duplicate
     assert record.lines_read == lines + record.quarantined  # no missing row
-    again = run(spark, settings, sources=["development_aid"], layers=["bronze"])
+    again = run(
+        spark,
+        settings,
+        gates=quality_gates(settings),
+        sources=["development_aid"],
+        layers=["bronze"],
+    )
     assert [r.status for r in again.records] == ["skipped"]
     assert record.lines_read == 150_000  # every data line of the file was read

@@ -30,6 +30,7 @@ KINDS = {
     "null_in_required", "not_allowed", "unknown_country", "country_without_iso", "territory",
     "country_variant", "exact_duplicate", "duplicate_key", "null_marker", "thousands_separator",
     "decimal_comma", "added_column", "renamed_column", "title_row", "formula_text", "markup_text",
+    "business_rule",
 }  # fmt: skip
 EXPECTED = {"quarantine", "typed", "flagged", "dropped_duplicate", "reported"}
 SPACES = (" ", "\u00a0", "\u202f")

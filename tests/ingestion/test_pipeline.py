@@ -18,6 +18,7 @@ from ingestion import runlog
 from ingestion.pipeline import run
 from lake import delta_io
 from lake.delta_reader import open_table
+from lake.jobs._compose import quality_gates
 from lake.storage import ensure_bucket, table_uri
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio]
@@ -39,7 +40,7 @@ def lake(spark, lake_settings, tmp_path_factory):
         }
     )
     ensure_bucket(settings)
-    summary = run(spark, settings)
+    summary = run(spark, settings, gates=quality_gates(settings))
     return settings, summary
 
 
@@ -101,7 +102,9 @@ def test_each_planted_defect_ends_where_the_docs_say(spark, lake) -> None:
             rows = _quarantined(spark, settings, source, file, line)
             assert rows, f"{d} not in quarantine"
             assert rows[0]["reason"]
-            if column:
+            if d.get("rule"):  # the quality rule that must have caught it, by name
+                assert d["rule"] in {f["rule"] for f in rows[0]["failures"]} | {rows[0]["rule"]}, d
+            elif column:
                 assert column in {f["column"] for f in rows[0]["failures"]} | {rows[0]["column"]}
         elif expected == "typed":
             row = _silver_row(spark, settings, source, file, line)
@@ -199,7 +202,7 @@ def test_a_rerun_changes_nothing(spark, lake) -> None:
         ]
     ]
     before = {u: delta_io.table_version(spark, u) for u in uris}
-    again = run(spark, settings)
+    again = run(spark, settings, gates=quality_gates(settings))
     assert {r.status for r in again.records} == {"skipped"}
     assert {u: delta_io.table_version(spark, u) for u in uris} == before
 
@@ -209,7 +212,7 @@ def test_an_unknown_source_is_one_clear_message(spark, lake) -> None:
 
     settings, _ = lake
     with pytest.raises(ContractError) as err:
-        run(spark, settings, sources=["visas_schengen"])
+        run(spark, settings, gates=quality_gates(settings), sources=["visas_schengen"])
     assert "unknown source 'visas_schengen'" in str(err.value)
     assert (err.value.fix or "").startswith("use one of: adoptions")
 
@@ -221,7 +224,14 @@ def test_an_unreadable_file_is_one_clear_message(spark, lake, tmp_path: Path) ->
     bad = tmp_path / "pvt_visas_2026-03-01.xlsx"
     bad.write_bytes(b"not a workbook at all")
     with pytest.raises(ExtractError) as err:
-        run(spark, settings, sources=["pvt_visas"], layers=["bronze"], files=[bad])
+        run(
+            spark,
+            settings,
+            gates=quality_gates(settings),
+            sources=["pvt_visas"],
+            layers=["bronze"],
+            files=[bad],
+        )
     assert str(err.value).startswith(f"{bad}: not a readable Excel workbook")
 
 
@@ -275,3 +285,83 @@ def test_lake_runs_prints_the_run_log_as_json(lake) -> None:
         "upd.",
         "secs",
     ]
+
+
+# --- quality reviews (A13) on the same run --------------------------------------------------------
+
+
+def _file_of_batch(settings) -> dict[str, str]:
+    return {
+        r["batch_id"]: r["file_uri"].rsplit("/", 1)[-1]
+        for r in runlog.read_runs(settings, limit=1000)
+        if r["layer"] == "bronze" and r["file_uri"]
+    }
+
+
+def test_each_rule_counts_exactly_its_planted_defects(lake) -> None:
+    from quality import history
+
+    settings, _ = lake
+    file_of = _file_of_batch(settings)
+    planted = Counter(
+        (d["file"], d["rule"])
+        for d in _defects()
+        if d.get("rule") and not d["rule"].endswith(".line.readable")  # bronze: not a GX rule
+    )
+    counted: Counter = Counter()
+    for r in history.read(settings):
+        if r["layer"] == "silver" and r["scope"] == "row" and r["unexpected_count"]:
+            counted[(file_of[r["batch_id"]], r["rule_id"])] += r["unexpected_count"]
+    # every planted defect caught by its rule, and nothing else flagged in the samples
+    assert counted == planted
+    assert {source for _, rule in planted for source in [rule.split(".")[0]]} == set(
+        entry["source"] for entry in MANIFEST["deliveries"]
+    )
+
+
+def test_every_review_is_logged_with_its_decision(lake) -> None:
+    from quality import history
+
+    settings, summary = lake
+    results = history.read(settings)
+    decisions = {r["review_id"]: (r["layer"], r["batch_id"], r["decision"]) for r in results}
+    silver = [r for r in summary.records if r.layer == "silver"]
+    gold = [r for r in summary.records if r.layer == "gold" and r.status == "succeeded"]
+    assert history.review_count(results) == len(silver) + len(gold)
+    by_batch = {b: d for layer, b, d in decisions.values() if layer == "silver"}
+    for record in silver:
+        assert record.quality in ("promoted", "promoted_with_warnings")
+        assert by_batch[record.batch_id] == record.quality
+    # warnings are promoted and reported: the 750 M€ project is in silver, its rule failed
+    warned = [r for r in results if r["rule_id"] == "development_aid.amount_plausible"]
+    assert any(not r["success"] and r["severity"] == "warning" for r in warned)
+    assert all(r["table_version"] is not None for r in results if r["layer"] == "silver")
+
+
+def test_quarantined_sensitive_values_are_masked(spark, lake) -> None:
+    settings, _ = lake
+    rows = (
+        _table(spark, settings, "quarantine", "consular_register")
+        .filter("stage = 'silver'")
+        .collect()
+    )
+    failures = [f for r in rows for f in r["failures"]]
+    assert {f["rule"] for f in failures} >= {
+        "consular_register.birth_date.type",
+        "consular_register.registration_after_birth",
+    }
+    assert all(f["value"] in (None, "<masqué>") for f in failures)  # personal: never in clear
+
+
+def test_the_review_pages_are_written_in_french(lake) -> None:
+    from quality.review import write_reviews
+
+    settings, _ = lake
+    files = write_reviews(settings)
+    assert files.index.is_file() and len(files.pages) >= 5
+    import html
+
+    page = files.pages["Administration consulaire"].read_text(encoding="utf-8")
+    assert "date de naissance postérieure à la date d'inscription" in html.unescape(page)
+    assert "&lt;masqué&gt;" in page  # failing values shown masked, escaped
+    assert "data_docs" in page or "Data Docs" in page

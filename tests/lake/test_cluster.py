@@ -13,6 +13,7 @@ from conftest import REPO, lake_env
 from ingestion.pipeline import run
 from lake import spark_cluster
 from lake.delta_reader import open_table
+from lake.jobs._compose import quality_gates
 from lake.storage import ensure_bucket, table_uri
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio, pytest.mark.slow]
@@ -56,7 +57,7 @@ def test_pipeline_job_on_a_standalone_cluster_matches_local(spark, lake_settings
     assert "Registering app " in master_log
     assert "Asked to launch executor" in worker_log
 
-    run(spark, local_settings, sources=["adoptions"])
+    run(spark, local_settings, gates=quality_gates(local_settings), sources=["adoptions"])
     for layer, name in (("silver", "adoptions"), ("gold", "adoptions_par_pays_annee_age")):
 
         def content(settings, layer=layer, name=name):

@@ -21,6 +21,7 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
 
     from ingestion.pipeline import run
     from lake.errors import LakeError
+    from lake.jobs._compose import quality_gates
     from lake.settings import load_settings
     from lake.spark import build_session
 
@@ -35,6 +36,7 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
             settings,
             sources=args.source,
             layers=layers,  # type: ignore[arg-type]
+            gates=quality_gates(settings),
             files=args.file,
             progress=say,
         )
