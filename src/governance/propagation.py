@@ -8,9 +8,11 @@ transformations, and only these, lower a tag, and each must be explicit in the l
 - **pseudonymisation** (an edge with ``masking=true``): level ``max(level, 2)`` (internal use,
   never public), still personal (pseudonymised data remain personal data under the RGPD), exclusion
   kept;
-- **aggregation under the statistical secret** (an edge of kind ``*/AGGREGATION`` or
-  ``*/GROUP_BY`` into a dataset whose ``statisticalSecret`` minimum count is at least
-  ``min_count``): a personal input stops being personal, and its level becomes the most
+- **aggregation under the statistical secret** (any edge into a dataset whose
+  ``statisticalSecret`` minimum count is at least ``min_count``: the facet certifies the dataset
+  is an aggregate whose small cells are suppressed, so each of its columns, group keys included,
+  describes groups of at least ``min_count`` people, not a person): a personal input stops
+  being personal, and its level becomes the most
   restrictive *non-personal* level among the inputs, where a declared personal tag counts as
   ``aggregate_level`` (4 by default: its restriction is presumed to come from the personal data).
   The secret protects people, not business confidentiality: a non-personal input keeps its tag. An
@@ -20,8 +22,7 @@ transformations, and only these, lower a tag, and each must be explicit in the l
 
 Everything else (identity, transformation without masking, filter, join, conditional, window,
 sort...) keeps the most restrictive tag, indirect edges included: a count grouped by a personal
-column is personal unless the secret applies. A group key copied into the aggregate (a DIRECT edge)
-keeps its source's tag: only a declared tag on the gold column can open it.
+column is personal unless the secret applies.
 
 Dataset-level edges (target column ``""``, ``LineageGraph.dataset_level_edges``) affect every
 column of their target dataset. Tags are computed as a fixpoint (each column's tag only becomes
@@ -126,13 +127,9 @@ class _Rules:
         self.aggregate_level = aggregate_level
 
     def protected(self, edge: ColumnEdge) -> bool:
-        """The edge aggregates into a dataset under a sufficient statistical secret."""
+        """The edge feeds an aggregate under a sufficient statistical secret."""
         threshold = self.secret.get(edge.target.dataset)
-        return (
-            _subtype(edge.kind) in _AGGREGATING
-            and threshold is not None
-            and threshold >= self.min_count
-        )
+        return threshold is not None and threshold >= self.min_count
 
     def declared(self, tag: Tag, sealed: bool) -> _State:
         floor = max(tag.level, self.aggregate_level) if tag.personal else tag.level

@@ -10,13 +10,14 @@ whole (``overwrite``): a rerun gives the same rows, older versions stay readable
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ingestion.runlog import RunRecord, now
+from ingestion.runlog import IngestionError, RunRecord, now
 from lake import delta_io
 from lake.contracts import get_contract
 from lake.gates import TableGate
+from lake.lineage import LineageSink, NoLineage
 from lake.settings import Settings
 from lake.storage import table_uri
 
@@ -39,6 +40,10 @@ class Indicator:
     personal: bool = False
     # Columns that count or sum something (never negative; reviewed by the gold gate).
     measures: tuple[str, ...] = ()
+    # Column lineage, declared because the project knows its transforms (Spark's listener is
+    # unreliable here): gold column -> (silver column, OpenLineage TYPE/SUBTYPE) of the first
+    # source. Counts of rows come from the source's key.
+    lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def _suppress_small(df: DataFrame, count: str, threshold: int) -> DataFrame:
@@ -168,6 +173,18 @@ INDICATORS: tuple[Indicator, ...] = (
         ("adoptions",),
         _adoptions,
         measures=("adoptions",),
+        lineage={
+            "pays_iso3": (("country_of_origin", "DIRECT/IDENTITY"),),
+            "pays": (("country_of_origin_label", "DIRECT/IDENTITY"),),
+            "annee": (("year", "DIRECT/IDENTITY"),),
+            "tranche_age": (("age_band", "DIRECT/IDENTITY"),),
+            "adoptions": (
+                ("adoption_id", "DIRECT/AGGREGATION"),
+                ("country_of_origin", "INDIRECT/GROUP_BY"),
+                ("year", "INDIRECT/GROUP_BY"),
+                ("age_band", "INDIRECT/GROUP_BY"),
+            ),
+        },
     ),
     Indicator(
         "inscrits_par_pays_poste",
@@ -180,6 +197,17 @@ INDICATORS: tuple[Indicator, ...] = (
         _registered,
         personal=True,
         measures=("inscrits",),
+        lineage={
+            "pays_iso3": (("country", "DIRECT/IDENTITY"),),
+            "pays": (("country_label", "DIRECT/IDENTITY"),),
+            "poste_consulaire": (("consular_post", "DIRECT/IDENTITY"),),
+            "inscrits": (
+                ("registration_id", "DIRECT/AGGREGATION"),
+                ("country", "INDIRECT/GROUP_BY"),
+                ("consular_post", "INDIRECT/GROUP_BY"),
+            ),
+            "secret_statistique": (("registration_id", "DIRECT/AGGREGATION"),),
+        },
     ),
     Indicator(
         "pvt_par_pays_annee",
@@ -189,6 +217,16 @@ INDICATORS: tuple[Indicator, ...] = (
         ("pvt_visas",),
         _pvt,
         measures=("visas_delivres",),
+        lineage={
+            "pays_iso3": (("partner_country", "DIRECT/IDENTITY"),),
+            "pays": (("partner_country_label", "DIRECT/IDENTITY"),),
+            "annee": (("year", "DIRECT/IDENTITY"),),
+            "visas_delivres": (
+                ("visas_issued", "DIRECT/AGGREGATION"),
+                ("partner_country", "INDIRECT/GROUP_BY"),
+                ("year", "INDIRECT/GROUP_BY"),
+            ),
+        },
     ),
     Indicator(
         "aide_par_pays_secteur_annee",
@@ -199,6 +237,24 @@ INDICATORS: tuple[Indicator, ...] = (
         ("development_aid",),
         _aid,
         measures=("montant_eur", "projets"),
+        lineage={
+            "pays_iso3": (("country", "DIRECT/IDENTITY"),),
+            "pays": (("country_label", "DIRECT/IDENTITY"),),
+            "secteur_cad": (("dac_sector", "DIRECT/IDENTITY"),),
+            "annee": (("start_date", "DIRECT/TRANSFORMATION"),),
+            "montant_eur": (
+                ("amount_eur", "DIRECT/AGGREGATION"),
+                ("country", "INDIRECT/GROUP_BY"),
+                ("dac_sector", "INDIRECT/GROUP_BY"),
+                ("start_date", "INDIRECT/GROUP_BY"),
+            ),
+            "projets": (
+                ("project_id", "DIRECT/AGGREGATION"),
+                ("country", "INDIRECT/GROUP_BY"),
+                ("dac_sector", "INDIRECT/GROUP_BY"),
+                ("start_date", "INDIRECT/GROUP_BY"),
+            ),
+        },
     ),
     Indicator(
         "vigilance_actuelle_par_pays",
@@ -209,6 +265,23 @@ INDICATORS: tuple[Indicator, ...] = (
         ("travel_advice",),
         _vigilance,
         measures=("zones",),
+        lineage={
+            "pays_iso3": (("country", "DIRECT/IDENTITY"),),
+            "pays": (("country_label", "DIRECT/IDENTITY"),),
+            "niveau": (
+                ("colour", "DIRECT/AGGREGATION"),
+                ("effective_date", "INDIRECT/FILTER"),
+            ),
+            "zones": (
+                ("zone", "DIRECT/AGGREGATION"),
+                ("effective_date", "INDIRECT/FILTER"),
+            ),
+            "depuis": (("effective_date", "DIRECT/AGGREGATION"),),
+            "couleur_la_plus_severe": (
+                ("colour", "DIRECT/AGGREGATION"),
+                ("effective_date", "INDIRECT/FILTER"),
+            ),
+        },
     ),
     Indicator(
         "actes_etat_civil_par_poste_type_annee",
@@ -218,6 +291,17 @@ INDICATORS: tuple[Indicator, ...] = (
         ("civil_status",),
         _civil_status,
         measures=("actes",),
+        lineage={
+            "poste_consulaire": (("consular_post", "DIRECT/IDENTITY"),),
+            "type_acte": (("act_type", "DIRECT/IDENTITY"),),
+            "annee": (("year", "DIRECT/IDENTITY"),),
+            "actes": (
+                ("act_id", "DIRECT/AGGREGATION"),
+                ("consular_post", "INDIRECT/GROUP_BY"),
+                ("act_type", "INDIRECT/GROUP_BY"),
+                ("year", "INDIRECT/GROUP_BY"),
+            ),
+        },
     ),
 )
 
@@ -229,14 +313,17 @@ def build_gold(
     run_id: str,
     gate: TableGate,
     sources: set[str] | None = None,
+    lineage: LineageSink | None = None,
     progress: Progress = lambda _: None,
 ) -> list[RunRecord]:
     """Recompute every indicator whose sources have a silver table (and, if given, one of
     ``sources`` among them).
 
     Each new content is reviewed by ``gate`` (``quality.gate.GoldGate``) before it replaces the
-    old one; a blocked indicator keeps its previous version and is logged as blocked.
+    old one; a blocked indicator keeps its previous version and is logged as blocked. Each
+    indicator recomputed is reported to ``lineage`` with its declared column lineage.
     """
+    sink = lineage or NoLineage()
     records = []
     for indicator in INDICATORS:
         if sources is not None and not sources & set(indicator.sources):
@@ -244,90 +331,107 @@ def build_gold(
         uris = {s: table_uri(settings, "silver", s) for s in indicator.sources}
         if not all(delta_io.table_exists(spark, u) for u in uris.values()):
             continue
-        started = now()
-        uri = table_uri(settings, "gold", indicator.name)
-        inputs = {s: delta_io.table_version(spark, u) for s, u in uris.items()}
-        if _built_from(spark, uri) == inputs:
-            records.append(
-                RunRecord(
-                    run_id=run_id,
-                    batch_id=f"gold-{indicator.name}-{run_id}",
-                    source=",".join(indicator.sources),
-                    layer="gold",
-                    status="skipped",
-                    started_at=started,
-                    finished_at=now(),
-                    file_uri=uri,
-                    table_version=delta_io.table_version(spark, uri),
-                    message="silver inchangé depuis le dernier calcul",
-                )
-            )
-            progress(f"  gold/{indicator.name}: silver unchanged, skipped")
-            continue
+        records.append(_build_one(spark, settings, indicator, uris, run_id, gate, sink, progress))
+    return records
+
+
+def _build_one(
+    spark: SparkSession,
+    settings: Settings,
+    indicator: Indicator,
+    uris: dict[str, str],
+    run_id: str,
+    gate: TableGate,
+    sink: LineageSink,
+    progress: Progress,
+) -> RunRecord:
+    from ingestion.lineage_plan import gold_step
+
+    started = now()
+    uri = table_uri(settings, "gold", indicator.name)
+    first = get_contract(settings.root, indicator.sources[0])
+    record = RunRecord(
+        run_id=run_id,
+        batch_id=f"gold-{indicator.name}-{run_id}",
+        source=",".join(indicator.sources),
+        layer="gold",
+        status="failed",
+        started_at=started,
+        file_uri=uri,
+    )
+    inputs = {s: delta_io.table_version(spark, u) for s, u in uris.items()}
+    if _built_from(spark, uri) == inputs:
+        record.status = "skipped"
+        record.finished_at = now()
+        record.table_version = delta_io.table_version(spark, uri)
+        record.message = "silver inchangé depuis le dernier calcul"
+        progress(f"  gold/{indicator.name}: silver unchanged, skipped")
+        return record
+    job = f"gold.{indicator.name}"
+    read, _ = gold_step(settings, indicator, first.owner, min_cell_count=0)
+    step_run = sink.start(job, run_id=run_id, inputs=read)
+    try:
         silver = {s: delta_io.read_table(spark, u, version=inputs[s]) for s, u in uris.items()}
-        rows_in = sum(df.count() for df in silver.values())
+        record.rows_in = sum(df.count() for df in silver.values())
         table = indicator.build(silver, settings).persist()
         try:
+            if set(table.columns) != set(indicator.lineage):
+                raise IngestionError(
+                    f"Gold indicator {indicator.name}: its declared lineage names "
+                    f"{sorted(indicator.lineage)} but it produces {sorted(table.columns)}.",
+                    fix="update Indicator.lineage in ingestion/gold.py with the transform",
+                )
             verdict = gate(
                 table,
                 name=indicator.name,
                 # reviewed with the business domain (and owner) of its first source
-                domain=get_contract(settings.root, indicator.sources[0]).domain,
+                domain=first.domain,
                 grain=indicator.grain,
                 count_columns=indicator.measures,
                 secret=indicator.personal,
                 run_id=run_id,
             )
-            if verdict.blocked:
-                verdict.record(None)
-                records.append(
-                    RunRecord(
-                        run_id=run_id,
-                        batch_id=f"gold-{indicator.name}-{run_id}",
-                        source=",".join(indicator.sources),
-                        layer="gold",
-                        status="succeeded",
-                        started_at=started,
-                        finished_at=now(),
-                        rows_in=rows_in,
-                        file_uri=uri,
-                        table_version=delta_io.table_version(spark, uri)
-                        if delta_io.table_exists(spark, uri)
-                        else None,
-                        message="indicateur retenu par la revue de qualité : "
-                        + " ; ".join(verdict.reasons),
-                        quality=verdict.decision,
-                    )
-                )
-                progress(f"  gold/{indicator.name}: BLOCKED by quality review")
-                continue
-            version = _write(spark, uri, indicator, table, run_id, inputs)
+            columns = [(f.name, f.dataType.simpleString()) for f in table.schema.fields]
+            version = None
+            if not verdict.blocked:
+                version = _write(spark, uri, indicator, table, run_id, inputs)
         finally:
             table.unpersist()
-        verdict.record(version)
-        rows_out = delta_io.read_table(spark, uri, version=version).count()
-        records.append(
-            RunRecord(
-                run_id=run_id,
-                batch_id=f"gold-{indicator.name}-{run_id}",
-                source=",".join(indicator.sources),
-                layer="gold",
-                status="succeeded",
-                started_at=started,
-                finished_at=now(),
-                rows_in=rows_in,
-                rows_out=rows_out,
-                table_version=version,
-                file_uri=uri,
-                message=indicator.description,
-                quality=verdict.decision,
-            )
+    except BaseException as exc:
+        sink.fail(job, step_run, error=f"{type(exc).__name__}: {exc}", inputs=read)
+        raise
+    verdict.record(version)
+    record.quality = verdict.decision
+    record.status = "succeeded"
+    record.finished_at = now()
+    if version is None:
+        record.table_version = (
+            delta_io.table_version(spark, uri) if delta_io.table_exists(spark, uri) else None
         )
-        progress(
-            f"  gold/{indicator.name}: {rows_out} rows from {rows_in} silver rows "
-            f"(quality {verdict.decision})"
+        record.message = "indicateur retenu par la revue de qualité : " + " ; ".join(
+            verdict.reasons
         )
-    return records
+        sink.complete(job, step_run, inputs=read, outputs=[])
+        progress(f"  gold/{indicator.name}: BLOCKED by quality review")
+        return record
+    record.table_version = version
+    record.rows_out = delta_io.read_table(spark, uri, version=version).count()
+    record.message = indicator.description
+    read, written = gold_step(
+        settings,
+        indicator,
+        first.owner,
+        record,
+        min_cell_count=settings.security.min_cell_count,
+        columns=columns,
+        assertions=verdict.assertions,
+    )
+    sink.complete(job, step_run, inputs=read, outputs=written)
+    progress(
+        f"  gold/{indicator.name}: {record.rows_out} rows from {record.rows_in} silver rows "
+        f"(quality {verdict.decision})"
+    )
+    return record
 
 
 def _write(

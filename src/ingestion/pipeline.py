@@ -17,11 +17,13 @@ from ingestion import runlog
 from ingestion.bronze import ingest_file
 from ingestion.gold import build_gold
 from ingestion.landing import delivery_time
+from ingestion.lineage_plan import bronze_step, silver_step
 from ingestion.runlog import RunRecord, new_run_id
 from ingestion.silver import pending_batches, process_batch
 from lake.contracts import Contract, get_contract, load_contracts
 from lake.errors import LakeError
 from lake.gates import Gates
+from lake.lineage import DatasetIO, LineageSink, NoLineage
 from lake.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ def run(
     sources: Sequence[str] | None = None,
     layers: Iterable[Layer] = LAYERS,
     gates: Gates,
+    lineage: LineageSink | None = None,
     files: Sequence[Path] | None = None,
     progress: Progress = lambda _: None,
 ) -> RunSummary:
@@ -77,6 +80,8 @@ def run(
         sources: Source ids (default: every contract).
         layers: Which layers to run, in chain order.
         gates: The quality gates before silver and gold (``lake.jobs._compose.quality_gates``).
+        lineage: Where each step's lineage goes (``lake.jobs._compose.lineage_sink``); each
+            step emits a START and a COMPLETE or FAIL, inside one event pair for the whole run.
         files: Deliver these files instead of the inbox (one source only).
         progress: Receives progress lines.
     """
@@ -88,20 +93,28 @@ def run(
             fix="pass --source with the files' source id",
         )
     summary = RunSummary(run_id=new_run_id())
-    for contract in contracts:
-        _run_source(spark, settings, summary, contract, wanted, files, gates, progress)
-    if "gold" in wanted:
-        progress("gold: indicators")
-        records = build_gold(
-            spark,
-            settings,
-            run_id=summary.run_id,
-            gate=gates.table,
-            sources={c.source for c in contracts},
-            progress=progress,
-        )
-        runlog.append(settings, records)
-        summary.records.extend(records)
+    sink = lineage or NoLineage()
+    whole = sink.start("run", run_id=summary.run_id, inputs=[])
+    try:
+        for contract in contracts:
+            _run_source(spark, settings, summary, contract, wanted, files, gates, sink, progress)
+        if "gold" in wanted:
+            progress("gold: indicators")
+            records = build_gold(
+                spark,
+                settings,
+                run_id=summary.run_id,
+                gate=gates.table,
+                sources={c.source for c in contracts},
+                lineage=sink,
+                progress=progress,
+            )
+            runlog.append(settings, records)
+            summary.records.extend(records)
+    except BaseException as exc:
+        sink.fail("run", whole, error=f"{type(exc).__name__}: {exc}", inputs=[])
+        raise
+    sink.complete("run", whole, inputs=[], outputs=[])
     return summary
 
 
@@ -113,6 +126,7 @@ def _run_source(
     wanted: list[Layer],
     files: Sequence[Path] | None,
     gates: Gates,
+    sink: LineageSink,
     progress: Progress,
 ) -> None:
     """Bronze then silver for one source."""
@@ -122,11 +136,12 @@ def _run_source(
         done = set(runlog.succeeded_batches(settings, contract.source, "bronze"))
         for path in todo:
             _logged(
-                spark,
                 settings,
                 summary,
                 contract,
                 "bronze",
+                sink,
+                partial(bronze_step, settings, contract),
                 partial(
                     ingest_file,
                     spark,
@@ -145,11 +160,14 @@ def _run_source(
         progress(f"silver/{contract.source}: {len(batches)} batch(es) to type and merge")
         for batch in batches:
             _logged(
-                spark,
                 settings,
                 summary,
                 contract,
                 "silver",
+                sink,
+                lambda record, c=contract: silver_step(  # type: ignore[misc]
+                    settings, c, record, record.assertions if record else ()
+                ),
                 partial(
                     process_batch,
                     spark,
@@ -164,18 +182,25 @@ def _run_source(
 
 
 def _logged(
-    spark: SparkSession,
     settings: Settings,
     summary: RunSummary,
     contract: Contract,
     layer: Layer,
+    sink: LineageSink,
+    describe: Callable[[RunRecord | None], tuple[list[DatasetIO], list[DatasetIO]]],
     step: Callable[[], RunRecord],
 ) -> None:
-    """Run one batch step and log it, failed or not."""
+    """Run one batch step, log it (failed or not) and report its lineage."""
     started = runlog.now()
+    job = f"{layer}.{contract.source}"
+    before, _ = describe(None)
+    step_run = sink.start(job, run_id=summary.run_id, inputs=before)
     try:
         record = step()
-    except LakeError as exc:
+    except BaseException as exc:
+        sink.fail(job, step_run, error=f"{type(exc).__name__}: {exc}", inputs=before)
+        if not isinstance(exc, LakeError):
+            raise
         failed = RunRecord(
             run_id=summary.run_id,
             batch_id=getattr(exc, "batch_id", "(batch)"),
@@ -189,5 +214,9 @@ def _logged(
         summary.records.append(failed)
         runlog.append(settings, [failed])
         raise
+    inputs, outputs = describe(record)
+    if record.status == "skipped":  # nothing written: no output to report
+        outputs = []
+    sink.complete(job, step_run, inputs=inputs, outputs=outputs)
     runlog.append(settings, [record])
     summary.records.append(record)

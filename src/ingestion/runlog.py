@@ -53,6 +53,8 @@ class RunRecord:
     extra_columns: list[str] = field(default_factory=list)
     # The quality gate's decision: promoted, promoted_with_warnings or blocked ("" if no review).
     quality: str = ""
+    # The review's results, for lineage only (not a run-log column).
+    assertions: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def duration_s(self) -> float:
@@ -61,6 +63,7 @@ class RunRecord:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("assertions")
         data["duration_s"] = self.duration_s
         return data
 

@@ -140,6 +140,7 @@ def process_batch(
         marked.unpersist()
     verdict.record(merged.version if merged else None)
     record.quality = verdict.decision
+    record.assertions = verdict.assertions
     quarantined = count_quarantined(spark, settings, contract, batch, "silver")
     record.rows_out = merged.source_rows if merged else 0
     record.duplicates_resolved = valid_rows - record.rows_out

@@ -261,7 +261,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     layers = [args.layer] if args.layer else list(LAYERS)
     _say(f"Starting Spark ({settings.spark.master})...")
-    from lake.jobs._compose import quality_gates
+    from lake.jobs._compose import lineage_sink, quality_gates
 
     spark = build_session(settings, app_name="lake-run")
     summary = run(
@@ -270,6 +270,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         sources=args.source,
         layers=layers,
         gates=quality_gates(settings),
+        lineage=lineage_sink(settings),
         files=args.file,
         progress=_say,
     )
@@ -492,9 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
         "a local Spark standalone master + worker on 127.0.0.1 (to run jobs as on a cluster)",
     )
     p.add_argument("action", choices=("up", "down", "status"))
-    from lake import cli_quality
+    from lake import cli_governance, cli_quality
 
     cli_quality.register(sub)
+    cli_governance.register(sub)
     p = add("inspect", cmd_inspect, "read a table without Spark (delta-rs + S3 listing)", True)
     p.add_argument("table", help="LAYER/NAME, e.g. bronze/smoke")
     p.add_argument("--version", type=int, help="time travel to this version")

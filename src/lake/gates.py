@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -49,6 +49,9 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     summary: str = ""
     record: Callable[[int | None], None] = lambda _version: None
+    # The review's results for lineage (OpenLineage dataQualityAssertions): plain mappings with
+    # assertion, success, column, severity, name, description, actual.
+    assertions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def blocked(self) -> bool:

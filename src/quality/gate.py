@@ -152,6 +152,22 @@ class _Review:
         ]
 
 
+def assertions(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """The review as OpenLineage data-quality assertions (plain data)."""
+    return [
+        {
+            "assertion": o.rule.expectation,
+            "success": o.success,
+            "column": o.rule.column,
+            "severity": o.rule.severity,
+            "name": o.rule.id,
+            "description": o.rule.message,
+            "actual": None if o.unexpected_count is None else str(o.unexpected_count),
+        }
+        for o in outcomes
+    ]
+
+
 def decide(outcomes: Sequence[Outcome], rejected: int) -> tuple[Decision, list[str]]:
     """Blocked on a failed blocking table-level rule; with warnings on any other failure."""
     blocking = [
@@ -226,6 +242,7 @@ class SilverGate:
             record=lambda version: history.append(
                 self.settings, review.rows_for_history(run_id, version, history.now())
             ),
+            assertions=assertions(outcomes),
         )
 
 
@@ -359,6 +376,7 @@ class GoldGate:
             record=lambda version: history.append(
                 self.settings, review.rows_for_history(run_id, version, history.now())
             ),
+            assertions=assertions(outcomes),
         )
 
 

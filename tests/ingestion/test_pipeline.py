@@ -18,7 +18,7 @@ from ingestion import runlog
 from ingestion.pipeline import run
 from lake import delta_io
 from lake.delta_reader import open_table
-from lake.jobs._compose import quality_gates
+from lake.jobs._compose import lineage_sink, quality_gates
 from lake.storage import ensure_bucket, table_uri
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio]
@@ -40,7 +40,7 @@ def lake(spark, lake_settings, tmp_path_factory):
         }
     )
     ensure_bucket(settings)
-    summary = run(spark, settings, gates=quality_gates(settings))
+    summary = run(spark, settings, gates=quality_gates(settings), lineage=lineage_sink(settings))
     return settings, summary
 
 
@@ -361,7 +361,93 @@ def test_the_review_pages_are_written_in_french(lake) -> None:
     assert files.index.is_file() and len(files.pages) >= 5
     import html
 
+    from quality import history
+
     page = files.pages["Administration consulaire"].read_text(encoding="utf-8")
-    assert "date de naissance postérieure à la date d'inscription" in html.unescape(page)
+    reviews = [r for r in history.read(settings) if r["table"] == "silver/consular_register"]
+    latest = max(r["reviewed_at"] for r in reviews)
+    failed = [r for r in reviews if r["reviewed_at"] == latest and not r["success"]]
+    assert failed  # the samples plant defects in every delivery
+    for r in failed:  # each failed rule of the latest review is told in plain French
+        assert r["message"] in html.unescape(page), r["rule_id"]
     assert "&lt;masqué&gt;" in page  # failing values shown masked, escaped
     assert "data_docs" in page or "Data Docs" in page
+
+
+# --- lineage and sensitivity on the same run ------------------------------------------------------
+
+
+def test_every_lineage_event_validates_against_the_official_schemas(lake) -> None:
+    from governance.lineage_model import LAKE_PRODUCER
+    from governance.ol_schema import EventValidator, SpecLocation, check_run_states
+    from governance.sensitivity import event_files
+
+    settings, _ = lake
+    spec = SpecLocation.find()
+    validator = EventValidator(spec.path)
+    ours, spark_file = event_files(settings)
+    report = validator.validate_file(ours)
+    assert report.events > 0 and report.problems == []
+    events = [json.loads(line) for line in ours.read_text().splitlines()]
+    assert all(e["producer"].startswith(LAKE_PRODUCER) for e in events)
+    assert check_run_states(events) == []  # one START and one terminal event per run
+    jobs = {e["job"]["name"] for e in events}
+    assert {"run", "bronze.consular_register", "silver.consular_register"} <= jobs
+    assert "gold.inscrits_par_pays_poste" in jobs
+    spark = validator.validate_file(spark_file)
+    assert spark.events > 0 and spark.problems == []  # Spark's events fit the spec too
+
+
+def test_a_gold_column_traces_back_to_its_delivered_file_through_the_merge(lake) -> None:
+    from governance.sensitivity import load_graph
+
+    settings, _ = lake
+    graph = load_graph(settings)
+    paths = graph.paths_to_sources("gold/inscrits_par_pays_poste.pays_iso3")
+    chains = [[str(e.source) for e in reversed(path)] for path in paths]
+    assert chains, "no lineage for the gold column"
+    for chain in chains:  # landing file -> bronze -> silver (MERGE) -> gold
+        assert chain[0].startswith("landing/consular_register/")
+        assert chain[0].endswith(".csv.Pays de résidence")
+        assert chain[1:] == ["bronze/consular_register.country", "silver/consular_register.country"]
+    files = {c[0].rsplit("/", 1)[-1] for c in chains}
+    assert files == {
+        "consular_register_2026-01-15.csv.Pays de résidence",
+        "consular_register_2026-02-16.csv.Pays de résidence",
+    }
+    # the pseudonymised name is masked on its way into silver
+    (edge,) = graph.edges_into(graph.column("silver/consular_register", "last_name"))
+    assert edge.masking and str(edge.source) == "bronze/consular_register.last_name"
+
+
+def test_tags_follow_lineage_and_gate_the_open_data_export(lake, tmp_path: Path) -> None:
+    import argparse
+
+    from frictionless import Schema
+
+    from governance.errors import ExportRefused
+    from governance.sensitivity import derived_tags, load_graph
+    from lake.cli_governance import cmd_export_opendata
+
+    settings, _ = lake
+    graph = load_graph(settings)
+    derived = derived_tags(settings, graph)
+    name = graph.column("silver/consular_register", "last_name")
+    assert (derived[name].tag.level, derived[name].tag.personal) == (2, True)  # pseudonymised
+    birth = graph.column("silver/consular_register", "birth_date")
+    assert (derived[birth].tag.level, derived[birth].tag.personal) == (1, True)
+    # aggregated above the statistical secret (11): open, so the export is written
+    args = argparse.Namespace(table="gold/inscrits_par_pays_poste", out=tmp_path, overwrite=False)
+    assert cmd_export_opendata(settings, args) == 0
+    schema = json.loads((tmp_path / "inscrits_par_pays_poste.schema.json").read_text())
+    assert Schema.validate_descriptor(schema).valid
+    # with a stricter threshold the same table is personal again: refused, with the path
+    strict = settings.with_overrides({"security": {"min_cell_count": 20}})
+    with pytest.raises(ExportRefused) as refused:
+        cmd_export_opendata(
+            strict, argparse.Namespace(table=args.table, out=tmp_path / "x", overwrite=False)
+        )
+    assert any(
+        "hérité de bronze/consular_register.country" in line for line in refused.value.offending
+    )
+    assert not (tmp_path / "x").exists()

@@ -31,6 +31,22 @@ COMMANDS = [
     "runs",
     "generate",
     "cluster",
+    "quality",
+    "lineage",
+    "tags",
+    "export",
+    "catalog",
+]
+SUBCOMMANDS = [
+    ("quality", "review"),
+    ("quality", "results"),
+    ("quality", "import-schema"),
+    ("quality", "export-schema"),
+    ("lineage", "show"),
+    ("tags", "scan"),
+    ("tags", "review"),
+    ("export", "opendata"),
+    ("export", "view"),
 ]
 
 
@@ -55,6 +71,11 @@ def test_every_command_has_help(capsys) -> None:
             main([command, "--help"])
         assert done.value.code == 0
         assert f"usage: lake {command}" in capsys.readouterr().out
+    for command, subcommand in SUBCOMMANDS:
+        with pytest.raises(SystemExit) as done:
+            main([command, subcommand, "--help"])
+        assert done.value.code == 0
+        assert f"usage: lake {command} {subcommand}" in capsys.readouterr().out
 
 
 def test_console_script_starts_without_heavy_imports() -> None:

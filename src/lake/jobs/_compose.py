@@ -7,6 +7,7 @@ Used by the spark-submit jobs and the CLI (the only places allowed to import sev
 from __future__ import annotations
 
 from lake.gates import Gates
+from lake.lineage import LineageSink, NoLineage
 from lake.settings import Settings
 
 
@@ -18,3 +19,13 @@ def quality_gates(settings: Settings, *, data_docs: bool | None = None) -> Gates
     return Gates(
         batch=SilverGate(settings, data_docs=docs), table=GoldGate(settings, data_docs=docs)
     )
+
+
+def lineage_sink(settings: Settings) -> LineageSink:
+    """The OpenLineage emitter of the governance package (transport from the settings)."""
+    if settings.lineage.transport == "none":
+        return NoLineage()
+    from governance.lineage_emit import OpenLineageSink
+    from lake.contracts import load_contracts
+
+    return OpenLineageSink(settings, load_contracts(settings.root))

@@ -21,7 +21,7 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
 
     from ingestion.pipeline import run
     from lake.errors import LakeError
-    from lake.jobs._compose import quality_gates
+    from lake.jobs._compose import lineage_sink, quality_gates
     from lake.settings import load_settings
     from lake.spark import build_session
 
@@ -37,6 +37,7 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
             sources=args.source,
             layers=layers,  # type: ignore[arg-type]
             gates=quality_gates(settings),
+            lineage=lineage_sink(settings),
             files=args.file,
             progress=say,
         )
