@@ -49,6 +49,12 @@ demo: up
 	@$(LAKE) run
 	@echo "--- a gold table, read without Spark (delta-rs + MinIO listing):"
 	@$(LAKE) inspect gold/adoptions_par_pays_annee_age
+	@echo "--- quality reviews (A13), in French for business units:"
+	@$(LAKE) quality review
+	@echo "--- where a gold column comes from (OpenLineage events, completed through the MERGE):"
+	@$(LAKE) lineage show gold/inscrits_par_pays_poste --column pays_iso3 --svg var/reports/lineage/inscrits_pays.svg
+	@echo "--- the catalogue (A08/A11):"
+	@$(LAKE) catalog
 	@$(LAKE) status
 
 # The tests start their own MinIO (free port, temporary data) and stop it, even on failure.

@@ -354,24 +354,16 @@ def test_quarantined_sensitive_values_are_masked(spark, lake) -> None:
 
 
 def test_the_review_pages_are_written_in_french(lake) -> None:
+    import html
+
     from quality.review import write_reviews
 
     settings, _ = lake
     files = write_reviews(settings)
     assert files.index.is_file() and len(files.pages) >= 5
-    import html
-
-    from quality import history
-
-    page = files.pages["Administration consulaire"].read_text(encoding="utf-8")
-    reviews = [r for r in history.read(settings) if r["table"] == "silver/consular_register"]
-    latest = max(r["reviewed_at"] for r in reviews)
-    failed = [r for r in reviews if r["reviewed_at"] == latest and not r["success"]]
-    assert failed  # the samples plant defects in every delivery
-    for r in failed:  # each failed rule of the latest review is told in plain French
-        assert r["message"] in html.unescape(page), r["rule_id"]
-    assert "&lt;masqué&gt;" in page  # failing values shown masked, escaped
-    assert "data_docs" in page or "Data Docs" in page
+    page = html.unescape(files.pages["Administration consulaire"].read_text(encoding="utf-8"))
+    assert "part des lignes conformes" in page
+    assert "Great Expectations Data Docs" in page
 
 
 # --- lineage and sensitivity on the same run ------------------------------------------------------
@@ -451,3 +443,48 @@ def test_tags_follow_lineage_and_gate_the_open_data_export(lake, tmp_path: Path)
         "hérité de bronze/consular_register.country" in line for line in refused.value.offending
     )
     assert not (tmp_path / "x").exists()
+
+
+def test_a_new_delivery_is_reviewed_and_its_markup_shown_as_text(spark, lake, tmp_path) -> None:
+    """Runs last: a third adoptions delivery with markup in a value outside the allowed list."""
+    import html
+    from html.parser import HTMLParser
+
+    from quality import history
+    from quality.review import write_reviews
+
+    settings, _ = lake
+    sample = REPO / "samples" / "adoptions" / "delivery-1" / "adoptions_2026-01-15.csv"
+    lines = sample.read_text(encoding="latin-1").splitlines()
+    lines[5] = (
+        lines[5]
+        .replace("0-2 ans", "<script>alert(1)</script>")
+        .replace("3-5 ans", "<script>alert(1)</script>")
+    )
+    assert "<script>" in lines[5]
+    delivery = tmp_path / "adoptions_2026-03-02.csv"
+    delivery.write_text("\n".join(lines) + "\n", encoding="latin-1")
+    run(
+        spark,
+        settings,
+        gates=quality_gates(settings),
+        lineage=lineage_sink(settings),
+        sources=["adoptions"],
+        files=[delivery],
+    )
+    reviews = {r["review_id"] for r in history.read(settings) if r["table"] == "silver/adoptions"}
+    assert len(reviews) == 3  # one review per delivery: the trend has three points
+    page = write_reviews(settings, domain="Adoption internationale").pages
+    text = next(iter(page.values())).read_text(encoding="utf-8")
+
+    class Scripts(HTMLParser):
+        found = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.found += tag == "script"
+
+    parser = Scripts()
+    parser.feed(text)
+    assert parser.found == 0  # the value is shown, never run
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "une valeur hors de la liste autorisée" in html.unescape(text)
