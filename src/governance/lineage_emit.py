@@ -11,7 +11,9 @@ statistical secret carry the custom ``statisticalSecret`` facet.
 
 Transports come from the settings (``lineage.transport``): ``file`` (JSON lines, default),
 ``http`` (Marquez), ``console`` or ``none``. Emitting is best-effort: a failed emit is logged and
-the job goes on (STYLE.md). Credentials never appear: only dataset names and facts are sent.
+the job goes on (STYLE.md); when the HTTP server is unreachable, the run's remaining events are
+kept in the events file instead of being lost. Credentials never appear: only dataset names
+and facts are sent.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ class StatisticalSecretDatasetFacet(DatasetFacet):
         return STATISTICAL_SECRET_SCHEMA
 
 
+def _spool_transport(settings: Settings) -> Any:
+    from openlineage.client.transport.file import FileConfig, FileTransport
+
+    settings.lineage.file.parent.mkdir(parents=True, exist_ok=True)
+    return FileTransport(FileConfig(log_file_path=str(settings.lineage.file), append=True))
+
+
 def _transport(settings: Settings) -> Any:
     lineage = settings.lineage
     if lineage.transport == "file":
@@ -62,7 +71,16 @@ def _transport(settings: Settings) -> Any:
     if lineage.transport == "http":
         from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-        return HttpTransport(HttpConfig(url=lineage.url, timeout=5.0))
+        # few retries: an unreachable server must not slow every step (events are spooled)
+        retry = {
+            "total": 2,
+            "connect": 2,
+            "read": 2,
+            "backoff_factor": 0.2,
+            "status_forcelist": [500, 502, 503, 504],
+            "allowed_methods": ["POST"],
+        }
+        return HttpTransport(HttpConfig(url=lineage.url, timeout=5.0, retry=retry))
     if lineage.transport == "console":
         from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
 
@@ -81,6 +99,8 @@ class OpenLineageSink:
         self._parent: tuple[str, str] | None = None  # (job name, run id) of the whole run
         self.emitted = 0
         self.failed = 0
+        self.spooled = 0  # events kept in the file because the HTTP server did not take them
+        self._spool: Any = None
 
     # --- LineageSink -------------------------------------------------------------------------
 
@@ -189,11 +209,34 @@ class OpenLineageSink:
         if self.transport is None:
             return
         try:
-            self.transport.emit(self.event(state, job, step_run, **kw))
-            self.emitted += 1
+            event = self.event(state, job, step_run, **kw)
         except Exception as exc:  # best-effort: lineage never breaks a job
             self.failed += 1
-            log.warning("lineage event %s %s not emitted: %s", state, job, exc)
+            log.warning("lineage event %s %s not built: %s", state, job, exc)
+            return
+        if self._spool is None:
+            try:
+                self.transport.emit(event)
+                self.emitted += 1
+                return
+            except Exception as exc:
+                if self.settings.lineage.transport != "http":
+                    self.failed += 1
+                    log.warning("lineage event %s %s not emitted: %s", state, job, exc)
+                    return
+                log.warning(
+                    "lineage server %s unreachable (%s); this run's events go to %s",
+                    self.settings.lineage.url,
+                    exc,
+                    self.settings.lineage.file,
+                )
+                self._spool = _spool_transport(self.settings)
+        try:
+            self._spool.emit(event)
+            self.spooled += 1
+        except Exception as exc:
+            self.failed += 1
+            log.warning("lineage event %s %s lost: %s", state, job, exc)
 
     # --- facets ------------------------------------------------------------------------------
 

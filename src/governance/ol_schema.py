@@ -38,7 +38,8 @@ from governance.errors import GovernanceError
 
 SPEC_ENV = "LAKE_OPENLINEAGE_SPEC"
 CORE_FILE = "OpenLineage.json"
-DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared/reference/openlineage-spec"
+# Vendored in the repository (reference/README.md), so any clone validates the same way.
+DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2] / "reference" / "openlineage-spec"
 TERMINAL_STATES = ("COMPLETE", "FAIL", "ABORT")
 
 _CORE_URL = re.compile(r"^https?://openlineage\.io/spec/\d+-\d+-\d+/OpenLineage\.json$")
@@ -71,8 +72,8 @@ _STEPS = {"START": "S", "RUNNING": "R"} | dict.fromkeys(TERMINAL_STATES, "T")
 class SpecLocation:
     """The OpenLineage reference directory, and the rule that found it.
 
-    Precedence: an explicit path, else ``$LAKE_OPENLINEAGE_SPEC``, else
-    ``<repo>/../shared/reference/openlineage-spec``. A named directory without a spec is an error.
+    Precedence: an explicit path, else ``$LAKE_OPENLINEAGE_SPEC``, else the copy vendored in
+    ``<repo>/reference/openlineage-spec``. A named directory without a spec is an error.
     """
 
     path: Path

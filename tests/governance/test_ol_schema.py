@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import socket
 import uuid
 from datetime import UTC, datetime
@@ -39,7 +38,6 @@ from governance.ol_schema import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SPARK_FILE = REPO / "var" / "lineage" / "events-spark.jsonl"
 SPEC = DEFAULT_SPEC_DIR if (DEFAULT_SPEC_DIR / "OpenLineage.json").is_file() else None
 needs_spec = pytest.mark.skipif(SPEC is None, reason=f"no OpenLineage spec at {DEFAULT_SPEC_DIR}")
 EXAMPLES = sorted((SPEC / "tests").glob("*/*.json")) if SPEC else []
@@ -424,41 +422,3 @@ def test_validate_file_refuses_a_missing_file(validator: EventValidator, tmp_pat
         validator.validate_file(missing)
 
     assert str(caught.value) == f"OpenLineage events file {missing} does not exist."
-
-
-# -- the real Spark events of a previous run --------------------------------------------------
-
-SPARK_CUSTOM_FACETS = {
-    "spark_properties",
-    "spark_applicationDetails",
-    "spark_jobDetails",
-    "environment-properties",
-}
-CORE_RUN_FACET = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet"
-
-
-@pytest.mark.skipif(not SPARK_FILE.is_file(), reason="no Spark lineage file from a previous run")
-def test_real_spark_events_fit_the_spec(validator: EventValidator) -> None:
-    report = validator.validate_file(SPARK_FILE)
-    lines = SPARK_FILE.read_text(encoding="utf-8").splitlines()
-
-    assert report.events > 0
-    assert report.problems == []
-    # Spark's own run facets point at the core RunFacet definition: base-checked, not errors.
-    assert {url for _, url in report.unknown_facets} == {CORE_RUN_FACET}
-    assert {name for name, _ in report.unknown_facets} <= SPARK_CUSTOM_FACETS
-    # Known deviation from "one START, one terminal event per run" (not a schema problem): the
-    # listener (producer tag 1.53.0 in this file) emits a START for some RDD jobs (jobType
-    # RDD_JOB; mostly named map_partitions_parallel_collection, i.e. a mapPartitions over an
-    # sc.parallelize collection) and never their COMPLETE. Every run problem must be exactly that;
-    # the application run and the SQL executions are paired.
-    for problem in report.runs:
-        match = re.fullmatch(
-            r"run \S+ \(job [^)]+\): 0 terminal events \(COMPLETE, FAIL or ABORT\), "
-            r"expected exactly one \(START at .+:(\d+)\)",
-            problem,
-        )
-        assert match, problem
-        event = json.loads(lines[int(match[1]) - 1])
-        assert event["eventType"] == "START"
-        assert event["job"]["facets"]["jobType"]["jobType"] == "RDD_JOB"

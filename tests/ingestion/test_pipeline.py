@@ -445,6 +445,50 @@ def test_tags_follow_lineage_and_gate_the_open_data_export(lake, tmp_path: Path)
     assert not (tmp_path / "x").exists()
 
 
+def test_no_credential_reaches_the_lineage_events(lake) -> None:
+    from governance.sensitivity import event_files
+
+    settings, _ = lake
+    for path in event_files(settings):
+        text = path.read_text(encoding="utf-8")
+        assert settings.storage.secret_key not in text
+        assert settings.storage.access_key not in text
+
+
+def test_the_pii_scanner_suggests_tags_on_real_bronze_samples(lake, capsys) -> None:
+    import argparse
+
+    from governance.suggestions import load_store
+    from lake.cli_governance import _tags_store, cmd_tags_scan
+
+    settings, _ = lake
+    args = argparse.Namespace(source=["consular_register", "pvt_visas"], rows=200, json=False)
+    assert cmd_tags_scan(settings, args) == 0
+    stored = {(e.source, e.column): e for e in load_store(_tags_store(settings))}
+    email = stored[("consular_register", "email")]
+    assert {ev.rule for ev in email.evidence} >= {"email"}
+    assert email.status == "declared"  # the contract already says level 1, personal
+    assert not any(source == "pvt_visas" for source, _ in stored)  # nothing personal there
+    out = capsys.readouterr().out
+    assert "@" not in out.replace("(at)", "")  # examples are masked
+
+
+def test_the_catalogue_counts_domains_and_exposure(lake, capsys) -> None:
+    import argparse
+
+    from lake.cli_governance import cmd_catalog
+
+    settings, _ = lake
+    assert cmd_catalog(settings, argparse.Namespace(json=True)) == 0
+    catalog = json.loads(capsys.readouterr().out)
+    tables = {t["layer"] + "/" + t["name"]: t for t in catalog["tables"]}
+    assert catalog["summary"]["domain_count"] == len({t["domain"] for t in tables.values()})
+    register = tables["silver/consular_register"]
+    assert register["level"] == 1 and register["owner"] == "DFAE"
+    assert register["rows"] > 0 and register["quality_score"] is not None
+    assert tables["gold/inscrits_par_pays_poste"]["level"] == 4  # aggregated under the secret
+
+
 def test_a_new_delivery_is_reviewed_and_its_markup_shown_as_text(spark, lake, tmp_path) -> None:
     """Runs last: a third adoptions delivery with markup in a value outside the allowed list."""
     import html

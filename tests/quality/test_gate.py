@@ -19,7 +19,7 @@ from quality.validation import data_docs_index, validate
 pytestmark = [pytest.mark.spark, pytest.mark.minio]
 
 REPO = Path(__file__).resolve().parents[2]
-IRVE = REPO.parent / "shared" / "reference" / "table-schema-irve"
+IRVE = REPO / "reference" / "table-schema-irve"
 needs_irve = pytest.mark.skipif(
     not IRVE.is_dir(), reason="../shared/reference is not beside the repo"
 )

@@ -29,12 +29,10 @@ from quality.tableschema import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-IRVE_DIR = REPO.parent / "shared/reference/table-schema-irve"
+IRVE_DIR = REPO / "reference" / "table-schema-irve"
 IRVE_SCHEMA = IRVE_DIR / "schema-statique.json"
 IRVE_CSV = IRVE_DIR / "exemple-valide-statique.csv"
-needs_irve = pytest.mark.skipif(
-    not IRVE_SCHEMA.exists(), reason="shared/reference is not beside the repo"
-)
+needs_irve = pytest.mark.skipif(not IRVE_SCHEMA.exists(), reason="reference/ (vendored) is missing")
 
 
 def table_schema_errors(descriptor: dict[str, Any]) -> list[str]:
@@ -52,14 +50,14 @@ def write_schema(tmp_path: Path, fields: list[dict[str, Any]], **extra: Any) -> 
 @pytest.fixture(scope="module")
 def irve() -> ImportedSchema:
     if not IRVE_SCHEMA.exists():
-        pytest.skip("shared/reference is not beside the repo")
+        pytest.skip("reference/ (vendored) is missing")
     return import_schema(IRVE_SCHEMA, source="irve", primary_key=["id_pdc_itinerance"])
 
 
 @pytest.fixture(scope="module")
 def irve_original() -> dict[str, Any]:
     if not IRVE_SCHEMA.exists():
-        pytest.skip("shared/reference is not beside the repo")
+        pytest.skip("reference/ (vendored) is missing")
     return json.loads(IRVE_SCHEMA.read_text(encoding="utf-8"))
 
 
