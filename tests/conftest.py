@@ -27,6 +27,31 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 REPO = Path(__file__).resolve().parents[1]
+# A small contract with every column type, used by the typing and rule tests.
+DEMO_CONTRACT = """
+source: demo
+title: Démo
+domain: test
+owner: DGM
+description: Test.
+format: csv
+decimal: ","
+thousands: "."
+null_markers: ["", "NC", "X", "N/A"]
+date_formats: ["dd/MM/yyyy", "yyyy-MM-dd"]
+primary_key: [id]
+exposure_level: 2
+retention: {years: 5, end: purge}
+columns:
+  - {name: id, type: string, description: Identifiant, nullable: false}
+  - {name: amount, type: decimal, description: Montant, minimum: 0}
+  - {name: n, type: integer, description: Nombre}
+  - {name: day, type: date, description: Jour}
+  - {name: ok, type: boolean, description: Validé}
+  - {name: colour, type: string, description: Couleur, allowed: [vert, rouge]}
+  - {name: name, type: string, description: Nom, pseudonymise: true,
+     sensitivity: {level: 1, personal: true}}
+"""
 
 
 @dataclass(frozen=True)

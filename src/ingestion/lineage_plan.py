@@ -53,6 +53,15 @@ def _provenance() -> list[tuple[str, str]]:
     return [(name, types.get(name, "string")) for name in PROVENANCE]
 
 
+def _quarantine_io(settings: Settings, contract: Contract, record: RunRecord) -> DatasetIO:
+    return DatasetIO(
+        uri=quarantine_uri(settings, contract),
+        columns=_QUARANTINE_COLUMNS,
+        source=contract.source,
+        rows=record.quarantined,
+    )
+
+
 def landing_io(contract: Contract, record: RunRecord) -> DatasetIO:
     """The delivered file, with the contract's headers as its columns."""
     headers = [(c.source_name, "string") for c in contract.columns]
@@ -82,12 +91,7 @@ def bronze_step(
         source=contract.source,
         rows=record.rows_out,
     )
-    quarantine = DatasetIO(
-        uri=quarantine_uri(settings, contract),
-        columns=_QUARANTINE_COLUMNS,
-        source=contract.source,
-        rows=record.quarantined,
-    )
+    quarantine = _quarantine_io(settings, contract, record)
     return [landing], [bronze, quarantine]
 
 
@@ -144,12 +148,7 @@ def silver_step(
         source=contract.source,
         rows=record.rows_out,
     )
-    quarantine = DatasetIO(
-        uri=quarantine_uri(settings, contract),
-        columns=_QUARANTINE_COLUMNS,
-        source=contract.source,
-        rows=record.quarantined,
-    )
+    quarantine = _quarantine_io(settings, contract, record)
     return [source], [silver, quarantine]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import DEMO_CONTRACT as CONTRACT
 from ingestion.conform import conform
 from lake.contracts import load_contract
 from quality.gate import MASK, flagged_counts, mark_failures
@@ -13,30 +14,6 @@ from quality.rules import suite_rules
 
 pytestmark = pytest.mark.spark
 
-CONTRACT = """
-source: demo
-title: Démo
-domain: test
-owner: DGM
-description: Test.
-format: csv
-decimal: ","
-thousands: "."
-null_markers: ["", "NC", "X", "N/A"]
-date_formats: ["dd/MM/yyyy", "yyyy-MM-dd"]
-primary_key: [id]
-exposure_level: 2
-retention: {years: 5, end: purge}
-columns:
-  - {name: id, type: string, description: Identifiant, nullable: false}
-  - {name: amount, type: decimal, description: Montant, minimum: 0}
-  - {name: n, type: integer, description: Nombre}
-  - {name: day, type: date, description: Jour}
-  - {name: ok, type: boolean, description: Validé}
-  - {name: colour, type: string, description: Couleur, allowed: [vert, rouge]}
-  - {name: name, type: string, description: Nom, pseudonymise: true,
-     sensitivity: {level: 1, personal: true}}
-"""
 RULES = """
 rules:
   - id: day_not_future
