@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 LAKE   := $(VENV)/bin/lake
 PYTEST_ARGS ?=
 
-.PHONY: compose-cli compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
+.PHONY: browser compose-cli compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
 
 help:
 	@echo "make demo    set everything up, start MinIO, ingest the bundled extracts (bronze/silver/gold)"
@@ -55,6 +55,10 @@ demo: up
 	@$(LAKE) lineage show gold/inscrits_par_pays_poste --column pays_iso3 --svg var/reports/lineage/inscrits_pays.svg
 	@echo "--- the catalogue (A08/A11):"
 	@$(LAKE) catalog
+	@echo "--- the cloud-usage framework (A09):"
+	@$(LAKE) cloud
+	@echo "--- every report (quality, A09, A15 study, schemas, dashboard), linked from one page:"
+	@$(LAKE) reports
 	@$(LAKE) status
 
 # The tests start their own MinIO (free port, temporary data) and stop it, even on failure.
@@ -63,6 +67,11 @@ test: jars minio compose-cli
 
 test-fast: setup
 	@$(PY) -m pytest -m "not spark and not minio and not slow" $(PYTEST_ARGS)
+
+# The screenshot tests render the reports in headless Chromium (Debian package; skipped without it).
+browser:
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y --no-install-recommends chromium)
 
 lint: setup
 	@$(PY) -m ruff check src tests tools

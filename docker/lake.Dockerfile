@@ -13,6 +13,7 @@ COPY pyproject.toml constraints.txt README.md lake.toml ./
 COPY jvm ./jvm
 COPY src ./src
 COPY contracts ./contracts
+COPY policy ./policy
 COPY samples ./samples
 RUN pip install --no-cache-dir -c constraints.txt .
 COPY --from=jars /jars /opt/lake/jars

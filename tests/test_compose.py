@@ -39,7 +39,17 @@ def test_services(compose: dict) -> None:
         "spark-master",
         "spark-worker",
         "lake",
+        "marquez",
+        "marquez-db",
+        "marquez-web",
+        "reports",
     }
+    # the runner spark-submits to the cluster, then builds the reports the web server shows
+    runner = compose["services"]["lake"]
+    assert "--master spark://spark-master:7077 pipeline" in runner["command"][0]
+    assert runner["command"][0].endswith("lake reports")
+    assert "reports:/reports" in runner["volumes"]
+    assert "reports:/usr/share/nginx/html:ro" in compose["services"]["reports"]["volumes"]
 
 
 def test_minio_ports_healthcheck_and_version_match_settings(compose: dict, settings) -> None:
@@ -96,7 +106,10 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
     if command is None:
         pytest.skip("no docker compose here: run `make compose-cli` to build one")
     env_file = tmp_path / ".env"
-    env_file.write_text("LAKE_MINIO_ACCESS_KEY=a-user\nLAKE_MINIO_SECRET_KEY=a-secret-value\n")
+    env_file.write_text(
+        "LAKE_MINIO_ACCESS_KEY=a-user\nLAKE_MINIO_SECRET_KEY=a-secret-value\n"
+        "LAKE_MARQUEZ_DB_PASSWORD=a-db-password\n"
+    )
     result = subprocess.run(
         [
             *command,
@@ -117,6 +130,11 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
     assert resolved["services"]["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == "a-secret-value"
     lake_env = resolved["services"]["lake"]["environment"]
     assert lake_env["LAKE__STORAGE__SECRET_KEY"] == "a-secret-value"
+    # lineage goes to Marquez over HTTP; Marquez and its database share the generated password
+    assert lake_env["LAKE__LINEAGE__URL"] == "http://marquez:5000"
+    marquez = resolved["services"]["marquez"]["environment"]
+    assert marquez["POSTGRES_PASSWORD"] == "a-db-password"
+    assert resolved["services"]["marquez-db"]["environment"]["POSTGRES_PASSWORD"] == "a-db-password"
 
 
 def test_docker_compose_refuses_to_start_without_credentials(tmp_path: Path) -> None:

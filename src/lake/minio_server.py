@@ -54,11 +54,24 @@ def ensure_credentials(path: Path) -> tuple[str, str]:
 
 
 def write_compose_env(path: Path, credentials_file: Path) -> Path:
-    """Write the ``.env`` docker-compose reads (mode 0600), with this project's credentials."""
+    """Write the ``.env`` docker-compose reads (mode 0600), with this project's credentials.
+
+    The Marquez database password is generated once and kept across rewrites (its volume keeps
+    the password it was created with).
+    """
     access_key, secret_key = ensure_credentials(credentials_file)
+    previous = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            previous[key.strip()] = value.strip()
+    marquez = previous.get("LAKE_MARQUEZ_DB_PASSWORD") or secrets.token_urlsafe(24)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(f"LAKE_MINIO_ACCESS_KEY={access_key}\nLAKE_MINIO_SECRET_KEY={secret_key}\n")
+        fh.write(
+            f"LAKE_MINIO_ACCESS_KEY={access_key}\nLAKE_MINIO_SECRET_KEY={secret_key}\n"
+            f"LAKE_MARQUEZ_DB_PASSWORD={marquez}\n"
+        )
     os.chmod(path, 0o600)
     return path
 

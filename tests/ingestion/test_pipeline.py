@@ -489,6 +489,86 @@ def test_the_catalogue_counts_domains_and_exposure(lake, capsys) -> None:
     assert tables["gold/inscrits_par_pays_poste"]["level"] == 4  # aggregated under the secret
 
 
+# --- governance products (A09, A15, dashboard) on the same run ------------------------------------
+
+
+def test_the_cloud_framework_keeps_personal_data_off_the_public_cloud(lake) -> None:
+    from lake.cli_reports import cloud_decisions, gather
+
+    settings, _ = lake
+    _, decisions = cloud_decisions(settings, gather(settings))
+    by_table = {f"{d.layer}/{d.table}": d for d in decisions}
+    for layer in ("bronze", "silver", "quarantine"):
+        register = by_table[f"{layer}/consular_register"]
+        assert "public_cloud" not in register.hostings
+        assert register.rule_id and register.explanation_fr
+    open_data = by_table["gold/pvt_par_pays_annee"]
+    assert set(open_data.hostings) == {"on_premises", "secnumcloud", "public_cloud"}
+    assert all(d.rule_id and d.explanation_fr for d in decisions)
+
+
+def test_every_figure_of_the_study_comes_from_the_lake(lake, tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    from governance.study_cost import load_cost_model
+    from lake.cli_reports import build_study, cloud_decisions, gather
+
+    settings, _ = lake
+    facts = gather(settings)
+    _, decisions = cloud_decisions(settings, facts)
+    study = build_study(settings, facts, decisions).to_dict()
+    summary = facts.catalog["summary"]
+    assert study["totals"]["tables"] == summary["tables"]
+    assert study["totals"]["rows"] == summary["rows"]
+    reviews = {r["review_id"] for r in facts.quality}
+    assert study["quality"]["reviews"] == len(reviews)
+    silver = [r for r in facts.runs if r["layer"] == "silver"]
+    assert [g["batch_id"] for g in study["activity"]["growth"]] == [
+        r["batch_id"] for r in sorted(silver, key=lambda r: r["started_at"])
+    ]
+    # a cost parameter changed in the config changes the cost figures
+    cost_file = tmp_path / "cost_model.yaml"
+    shutil.copy(REPO / "policy" / "cost_model.yaml", cost_file)
+    model = yaml.safe_load(cost_file.read_text(encoding="utf-8"))
+    model["hosting"]["on_premises"]["vcpu_eur_per_hour"] *= 10
+    cost_file.write_text(yaml.safe_dump(model, allow_unicode=True), encoding="utf-8")
+    load_cost_model(cost_file)  # still valid
+    dearer = build_study(settings, facts, decisions, cost_file).to_dict()
+    before = {s["scenario"]: s["compute_eur_year"] for s in study["costs"]["scenarios"]}
+    after = {s["scenario"]: s["compute_eur_year"] for s in dearer["costs"]["scenarios"]}
+    assert after["on_premises"] == pytest.approx(before["on_premises"] * 10)
+    assert after["public_cloud"] == before["public_cloud"]
+
+
+def test_the_reports_render_in_headless_chromium(lake, tmp_path: Path) -> None:
+    import argparse
+
+    from lake.cli_reports import cmd_reports
+
+    settings, _ = lake
+    assert cmd_reports(settings, argparse.Namespace(json=False)) == 0
+    reports = settings.reports.dir
+    pages = [
+        reports / "index.html",
+        reports / "tableau-de-bord.html",
+        reports / "cloud.html",
+        reports / "etude" / "index.html",
+        reports / "quality" / "index.html",
+    ]
+    assert all(p.is_file() for p in pages)
+    from browser import browser, screenshot
+
+    binary = browser()
+    if binary is None:
+        pytest.skip("no headless Chromium here: `make browser` installs it")
+
+    for page in pages:
+        shot = screenshot(binary, page, tmp_path / f"{page.parent.name}-{page.stem}.png")
+        assert shot.distinct_rows > 100, page
+
+
 def test_a_new_delivery_is_reviewed_and_its_markup_shown_as_text(spark, lake, tmp_path) -> None:
     """Runs last: a third adoptions delivery with markup in a value outside the allowed list."""
     import html

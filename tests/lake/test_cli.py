@@ -36,6 +36,9 @@ COMMANDS = [
     "tags",
     "export",
     "catalog",
+    "cloud",
+    "study",
+    "reports",
 ]
 SUBCOMMANDS = [
     ("quality", "review"),
