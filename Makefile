@@ -53,6 +53,8 @@ demo: up
 	@$(LAKE) quality review
 	@echo "--- where a gold column comes from (OpenLineage events, completed through the MERGE):"
 	@$(LAKE) lineage show gold/inscrits_par_pays_poste --column pays_iso3 --svg var/reports/lineage/inscrits_pays.svg
+	@echo "--- every lineage event against the official OpenLineage schemas:"
+	@$(LAKE) lineage validate
 	@echo "--- the catalogue (A08/A11):"
 	@$(LAKE) catalog
 	@echo "--- the cloud-usage framework (A09):"

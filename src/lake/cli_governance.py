@@ -65,6 +65,41 @@ def cmd_lineage_show(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lineage_validate(settings: Settings, args: argparse.Namespace) -> int:
+    """Every stored event against the official OpenLineage schemas (vendored in reference/)."""
+    from governance.lineage_model import LAKE_PRODUCER
+    from governance.ol_schema import EventValidator, SpecLocation, check_run_states
+    from governance.sensitivity import event_files
+
+    validator = EventValidator(SpecLocation.find(args.spec).path)
+    reports: list[dict[str, Any]] = []
+    failed = False
+    for path in event_files(settings):
+        if not path.is_file():
+            continue
+        report = validator.validate_file(path)
+        events = [
+            json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line
+        ]
+        ours = [e for e in events if str(e.get("producer", "")).startswith(LAKE_PRODUCER)]
+        runs = check_run_states(ours) if ours else []
+        failed = failed or bool(report.problems or runs)
+        reports.append(
+            {"file": str(path), "events": report.events, "problems": report.problems, "runs": runs}
+        )
+    if args.json:
+        _print_json(reports)
+    else:
+        for r in reports:
+            state = "valid" if not (r["problems"] or r["runs"]) else "INVALID"
+            print(f"{r['file']}: {r['events']} event(s), {state}")
+            for line in [*r["problems"], *r["runs"]][:20]:
+                print(f"  {line}")
+        if not reports:
+            print("No lineage events yet (run `lake run` first).")
+    return 1 if failed else 0
+
+
 # --- tags ----------------------------------------------------------------------------------------
 
 
@@ -248,6 +283,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--svg", type=Path, help="also write the graph as an SVG image")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_lineage_show)
+
+    p = lineage.add_parser(
+        "validate",
+        help="check every stored event against the official OpenLineage JSON Schemas",
+        description="Validate the lake's and the Spark listener's events against the official "
+        "OpenLineage schemas (core and facets), and check one START and one terminal event per "
+        "lake run. Exit 1 on any problem.",
+    )
+    p.add_argument("--spec", type=Path, help="OpenLineage spec directory (default: vendored)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_lineage_validate)
 
     tags = group("tags", "sensitivity tags: PII scanner suggestions and their review")
     p = tags.add_parser(

@@ -388,6 +388,11 @@ def test_every_lineage_event_validates_against_the_official_schemas(lake) -> Non
     assert "gold.inscrits_par_pays_poste" in jobs
     spark = validator.validate_file(spark_file)
     assert spark.events > 0 and spark.problems == []  # Spark's events fit the spec too
+    import argparse
+
+    from lake.cli_governance import cmd_lineage_validate
+
+    assert cmd_lineage_validate(settings, argparse.Namespace(spec=None, json=False)) == 0
 
 
 def test_a_gold_column_traces_back_to_its_delivered_file_through_the_merge(lake) -> None:
@@ -611,4 +616,8 @@ def test_a_new_delivery_is_reviewed_and_its_markup_shown_as_text(spark, lake, tm
     parser.feed(text)
     assert parser.found == 0  # the value is shown, never run
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    domain_reviews = {
+        r["review_id"] for r in history.read(settings) if r["domain"] == "Adoption internationale"
+    }
+    assert text.count("<circle ") == len(domain_reviews) == 5  # 3 silver + 2 gold reviews
     assert "une valeur hors de la liste autorisée" in html.unescape(text)

@@ -46,6 +46,7 @@ SUBCOMMANDS = [
     ("quality", "import-schema"),
     ("quality", "export-schema"),
     ("lineage", "show"),
+    ("lineage", "validate"),
     ("tags", "scan"),
     ("tags", "review"),
     ("export", "opendata"),
