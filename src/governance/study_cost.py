@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from governance.cloud_policy import HOSTINGS
 from governance.errors import GovernanceError
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
 
 TB = 10**12
 # The A09 hosting options, most restrictive first: "most open admissible" is the last one allowed.
-HOSTINGS: tuple[str, ...] = ("on_premises", "secnumcloud", "public_cloud")
 HOSTING_LABELS: Mapping[str, str] = {
     "on_premises": "hébergement interne (sur site)",
     "secnumcloud": "cloud qualifié SecNumCloud",

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from lake.contracts import Column as ColumnSpec
 from lake.contracts import Contract
+from lake.gates import RAW_PREFIX
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 _SPACES = "\u00a0\u202f\u2009 "
 _TRUE = ("oui", "o", "vrai", "true", "1", "yes", "y")
 _FALSE = ("non", "n", "faux", "false", "0", "no")
-RAW_PREFIX = "__raw_"  # the cleaned delivered text, kept for the quality gate
 DECIMAL_TYPE = "decimal(18,2)"
 
 

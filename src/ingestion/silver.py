@@ -20,7 +20,7 @@ from ingestion.conform import conform
 from ingestion.runlog import RunRecord, check, now
 from lake import delta_io
 from lake.contracts import Contract
-from lake.gates import FAILURES, GATE_COLUMN_PREFIX, BatchGate
+from lake.gates import FAILURE_COUNT, FAILURES, GATE_COLUMN_PREFIX, BatchGate
 from lake.keys import pseudonymisation_key
 from lake.settings import Settings
 from lake.storage import table_uri
@@ -132,8 +132,9 @@ def process_batch(
             if bad.limit(1).count():
                 _quarantine(settings, contract, batch, bad)
             valid = marked.filter(F.size(FAILURES) == 0).drop(FAILURES)
-            valid = valid.drop(*[c for c in valid.columns if c.startswith(GATE_COLUMN_PREFIX)])
-            valid = valid.drop("_failure_count")
+            valid = valid.drop(
+                FAILURE_COUNT, *[c for c in valid.columns if c.startswith(GATE_COLUMN_PREFIX)]
+            )
             valid_rows = valid.count()
             merged = _dedupe_and_merge(valid, settings, contract, batch, run_id)
     finally:

@@ -26,7 +26,7 @@ from lake.settings import Settings, load_settings
 JOBS_DIR = Path(__file__).parent / "jobs"
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
@@ -41,7 +41,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         settings = settings.with_overrides({"minio": {"port": args.port}})
     state = up(settings)
     if args.json:
-        _print_json(asdict(state))
+        print_json(asdict(state))
     else:
         print(
             f"MinIO is up at {state.endpoint} (console {state.console}, pid {state.pid}); "
@@ -107,7 +107,7 @@ def status_report(settings: Settings) -> dict[str, Any]:
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     report = status_report(settings)
     if args.json:
-        _print_json(report)
+        print_json(report)
     else:
         state = "running" if report["running"] else "NOT running"
         where = report["endpoint"] or report["lake_root"]
@@ -131,7 +131,7 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
 
     checks = run_checks(settings)
     if args.json:
-        _print_json(as_json(checks))
+        print_json(as_json(checks))
     else:
         for check in checks:
             print(check.line())
@@ -245,7 +245,7 @@ def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
     check_storage(settings)  # one clear line when the store is down or refuses us
     snap = snapshot(settings, uri, version=args.version)
     if args.json:
-        _print_json(snap.as_dict())
+        print_json(snap.as_dict())
     else:
         print(
             f"{snap.uri}: version {snap.version}, {snap.rows} rows, {snap.data_files} data "
@@ -276,7 +276,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     )
     rows = [r.as_dict() for r in summary.records]
     if args.json:
-        _print_json({"run_id": summary.run_id, "records": rows})
+        print_json({"run_id": summary.run_id, "records": rows})
     else:
         print(format_runs(rows))
     return 0
@@ -325,7 +325,7 @@ def cmd_runs(settings: Settings, args: argparse.Namespace) -> int:
 
     rows = read_runs(settings, source=args.source, limit=args.limit)
     if args.json:
-        _print_json(rows)
+        print_json(rows)
     elif not rows:
         print("No run recorded yet: `lake run` ingests the inbox.")
     else:
@@ -388,7 +388,7 @@ def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
 
     data = redact(settings)
     data["endpoint"] = settings.endpoint
-    _print_json(data)
+    print_json(data)
     return 0
 
 

@@ -12,12 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lake.cli import print_json
 from lake.errors import LakeError
 from lake.settings import Settings
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def _tags_store(settings: Settings) -> Path:
@@ -39,7 +36,7 @@ def cmd_lineage_show(settings: Settings, args: argparse.Namespace) -> int:
     sub = walk(dataset, args.column, args.depth)
     root = graph.column(dataset, args.column) if args.column else dataset
     if args.json:
-        _print_json(
+        print_json(
             {
                 "root": str(root),
                 "direction": sub.direction,
@@ -88,7 +85,7 @@ def cmd_lineage_validate(settings: Settings, args: argparse.Namespace) -> int:
             {"file": str(path), "events": report.events, "problems": report.problems, "runs": runs}
         )
     if args.json:
-        _print_json(reports)
+        print_json(reports)
     else:
         for r in reports:
             state = "valid" if not (r["problems"] or r["runs"]) else "INVALID"
@@ -129,7 +126,7 @@ def cmd_tags_scan(settings: Settings, args: argparse.Namespace) -> int:
     store = _tags_store(settings)
     summary = record(store, suggestions, contracts=contracts)
     if args.json:
-        _print_json([s.to_dict() for s in suggestions])
+        print_json([s.to_dict() for s in suggestions])
     else:
         print(summary)
         for line in review_lines(store):
@@ -158,7 +155,7 @@ def cmd_tags_review(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     waiting = pending(store)
     if args.json:
-        _print_json([e.to_dict() for e in waiting])
+        print_json([e.to_dict() for e in waiting])
         return 0
     lines = review_lines(waiting)
     print("\n".join(lines) if lines else "Aucune suggestion en attente.")
@@ -254,7 +251,7 @@ def cmd_catalog(settings: Settings, args: argparse.Namespace) -> int:
         derived=derived_tags(settings, graph, contracts),
     )
     if args.json:
-        _print_json(catalog.to_dict())
+        print_json(catalog.to_dict())
     else:
         print(render_text(catalog))
     return 0

@@ -11,12 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lake.cli import print_json
 from lake.errors import LakeError
 from lake.settings import Settings
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
@@ -24,7 +21,7 @@ def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
 
     files = write_reviews(settings, domain=args.domain)
     if args.json:
-        _print_json(
+        print_json(
             {"index": str(files.index), "pages": {k: str(v) for k, v in files.pages.items()}}
         )
     else:
@@ -42,7 +39,7 @@ def cmd_results(settings: Settings, args: argparse.Namespace) -> int:
         rows = [r for r in rows if not r["success"]]
     rows = rows[-args.limit :] if args.limit else rows
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     print(f"{history.review_count(rows)} review(s)")
     for r in rows:

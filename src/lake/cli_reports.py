@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lake.cli import print_json
 from lake.settings import Settings
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 @dataclass
@@ -111,7 +108,7 @@ def cmd_cloud(settings: Settings, args: argparse.Namespace) -> int:
     facts = gather(settings)
     policy, decisions = cloud_decisions(settings, facts, args.policy)
     if args.json:
-        _print_json([d.to_dict() for d in decisions])
+        print_json([d.to_dict() for d in decisions])
     else:
         print(render_text(decisions))
     out = render_html(decisions, policy, args.html or settings.reports.dir / "cloud.html")
@@ -129,7 +126,7 @@ def cmd_study(settings: Settings, args: argparse.Namespace) -> int:
     html = render_html(study, out / "index.html")
     md = render_markdown(study, out / "etude.md")
     if args.json:
-        _print_json(study.to_dict())
+        print_json(study.to_dict())
     else:
         print(f"Étude d'opportunité : {html}\nVersion Markdown : {md}")
     return 0
@@ -207,7 +204,7 @@ def cmd_reports(settings: Settings, args: argparse.Namespace) -> int:
         ],
     )
     if args.json:
-        _print_json({"index": str(index), "indicators": [i.to_dict() for i in indicators]})
+        print_json({"index": str(index), "indicators": [i.to_dict() for i in indicators]})
     else:
         print(f"Rapports : {index}")
     return 0

@@ -24,6 +24,10 @@ FAILURES = "_failures"
 FAILURE_TYPE = (
     "array<struct<`column`:string,value:string,reason:string,rule:string,severity:string>>"
 )
+# The cleaned text as delivered, beside each typed column (``__raw_<col>``), for the gate's rules.
+RAW_PREFIX = "__raw_"
+# Number of blocking failures of the row (the batch-level "rejected share" rule reads it).
+FAILURE_COUNT = "_failure_count"
 # Columns the gate may add for its own checks; never written to a table.
 GATE_COLUMN_PREFIX = "__"
 

@@ -22,13 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lake.contracts import Contract
-from lake.gates import FAILURE_TYPE, FAILURES, Decision, Verdict
+from lake.gates import FAILURE_COUNT, FAILURE_TYPE, FAILURES, Decision, Verdict
 from lake.settings import Settings
 from quality import history
 from quality.errors import QualityError
 from quality.rules import (
-    FAILURE_COUNT,
-    RAW_PREFIX,
     Rule,
     failing_condition,
     suite_rules,
@@ -384,8 +382,3 @@ def _zero() -> Column:
     from pyspark.sql import functions as F
 
     return F.lit(0)
-
-
-def drop_gate_columns(df: DataFrame) -> DataFrame:
-    """The batch without the gate's working columns (raw text, failure counts)."""
-    return df.drop(*[c for c in df.columns if c.startswith(RAW_PREFIX) or c == FAILURE_COUNT])

@@ -16,7 +16,6 @@ from lake.settings import Settings
 from lake.storage import table_uri
 
 QUALITY_TABLE = "quality_results"
-SAMPLES_PER_RULE = 5
 
 FIELDS: tuple[tuple[str, str], ...] = (
     ("review_id", "string"),

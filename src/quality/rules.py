@@ -22,14 +22,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lake.contracts import Column, Contract
+from lake.gates import FAILURE_COUNT, RAW_PREFIX
 from quality.errors import RulesError
 
 Severity = Literal["blocking", "warning"]
 Scope = Literal["row", "table"]
 SEVERITIES: tuple[str, ...] = ("blocking", "warning")
 
-RAW_PREFIX = "__raw_"
-FAILURE_COUNT = "_failure_count"
 MAX_REJECTED_SHARE = 0.5
 
 # Expectations whose failing rows the lake can name (and so quarantine).
