@@ -70,6 +70,11 @@ test: jars minio compose-cli
 test-fast: setup
 	@$(PY) -m pytest -m "not spark and not minio and not slow" $(PYTEST_ARGS)
 
+# Issue 7 scenarios on real processes (concurrent writers, kill -9, MinIO faults...): docs/reliability.md
+.PHONY: reliability
+reliability: jars minio
+	@$(PY) -m pytest -m reliability $(PYTEST_ARGS)
+
 # The screenshot tests render the reports in headless Chromium (Debian package; skipped without it).
 browser:
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \

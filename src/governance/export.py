@@ -57,6 +57,7 @@ __all__ = [
     "export_opendata",
     "neutralise_cell",
     "visible_columns",
+    "write_view_csv",
 ]
 
 Action = Literal["keep", "mask", "drop"]
@@ -352,6 +353,13 @@ def _rows(columns: Sequence[str], frame: pd.DataFrame) -> Iterator[list[str]]:
     yield [neutralise_cell(c) for c in columns]
     for row in frame.itertuples(index=False, name=None):
         yield [neutralise_cell(v) for v in row]
+
+
+def write_view_csv(path: Path, frame: pd.DataFrame) -> None:
+    """Write a view as CSV with every cell neutralised (formula injection), like open data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        _write_csv(f, [str(c) for c in frame.columns], frame)
 
 
 def _write_csv(f: TextIO, columns: Sequence[str], frame: pd.DataFrame) -> None:

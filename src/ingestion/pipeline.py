@@ -3,6 +3,11 @@
 ``run`` is what ``lake run`` and the spark-submit jobs call. Each batch's run-log row is written as
 soon as the batch is done, so a crash keeps the record of what finished; a failed batch is logged
 as failed and the error is raised (one clear line in the CLI).
+
+Before anything is read or written, the run takes the lease of every table it may write (one
+writer per table, :mod:`lake.leases`, decision 0007), in sorted order and all or nothing, and
+keeps them until it ends, failed or not. A second job on the same tables gets "table ... busy",
+or waits (``wait_s``); it then reads the run log afresh and skips what the first one did.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ingestion import runlog
 from ingestion.bronze import ingest_file
-from ingestion.gold import build_gold
+from ingestion.gold import INDICATORS, build_gold
 from ingestion.landing import delivery_time
 from ingestion.lineage_plan import bronze_step, silver_step
 from ingestion.runlog import RunRecord, new_run_id
@@ -23,6 +28,7 @@ from ingestion.silver import pending_batches, process_batch
 from lake.contracts import Contract, get_contract, load_contracts
 from lake.errors import LakeError
 from lake.gates import Gates
+from lake.leases import LeaseSet
 from lake.lineage import DatasetIO, LineageSink, NoLineage
 from lake.settings import Settings
 
@@ -61,6 +67,21 @@ def select_contracts(settings: Settings, sources: Sequence[str] | None) -> list[
     return list(load_contracts(settings.root).values())
 
 
+def tables_written(contracts: Sequence[Contract], layers: Iterable[Layer]) -> list[str]:
+    """Every table (``layer/name``) a run of these sources and layers may write, sorted."""
+    wanted = set(layers)
+    tables: set[str] = set()
+    for contract in contracts:
+        if "bronze" in wanted:
+            tables |= {f"bronze/{contract.source}", f"quarantine/{contract.source}"}
+        if "silver" in wanted:
+            tables |= {f"silver/{contract.source}", f"quarantine/{contract.source}"}
+    if "gold" in wanted:
+        sources = {c.source for c in contracts}
+        tables |= {f"gold/{i.name}" for i in INDICATORS if sources & set(i.sources)}
+    return sorted(tables)
+
+
 def run(
     spark: SparkSession,
     settings: Settings,
@@ -71,6 +92,8 @@ def run(
     lineage: LineageSink | None = None,
     files: Sequence[Path] | None = None,
     progress: Progress = lambda _: None,
+    job: str | None = None,
+    wait_s: float | None = None,
 ) -> RunSummary:
     """Run the chain for some sources and layers.
 
@@ -84,6 +107,11 @@ def run(
             step emits a START and a COMPLETE or FAIL, inside one event pair for the whole run.
         files: Deliver these files instead of the inbox (one source only).
         progress: Receives progress lines.
+        job: The job's name in the table leases (default: the layers, e.g. ``bronze``).
+        wait_s: How long to wait for a table another job holds (default ``locks.wait_s``).
+
+    Raises:
+        TableBusyError: Another job holds one of the tables (after ``wait_s``).
     """
     wanted = [layer for layer in LAYERS if layer in set(layers)]
     contracts = select_contracts(settings, sources)
@@ -93,6 +121,30 @@ def run(
             fix="pass --source with the files' source id",
         )
     summary = RunSummary(run_id=new_run_id())
+    with LeaseSet(
+        settings,
+        tables_written(contracts, wanted),
+        run_id=summary.run_id,
+        job=job or "-".join(wanted),
+        wait_s=wait_s,
+        progress=progress,
+    ):
+        _run_leased(spark, settings, summary, contracts, wanted, files, gates, lineage, progress)
+    return summary
+
+
+def _run_leased(
+    spark: SparkSession,
+    settings: Settings,
+    summary: RunSummary,
+    contracts: list[Contract],
+    wanted: list[Layer],
+    files: Sequence[Path] | None,
+    gates: Gates,
+    lineage: LineageSink | None,
+    progress: Progress,
+) -> None:
+    """The chain itself, once the run holds its tables' leases."""
     sink = lineage or NoLineage()
     whole = sink.start("run", run_id=summary.run_id, inputs=[])
     try:
@@ -115,7 +167,6 @@ def run(
         sink.fail("run", whole, error=f"{type(exc).__name__}: {exc}", inputs=[])
         raise
     sink.complete("run", whole, inputs=[], outputs=[])
-    return summary
 
 
 def _run_source(

@@ -13,7 +13,17 @@ come out in chunks). Rules (also in docs/extracts.md):
   malformed.
 
 Headers are mapped to contract columns (``source_name`` or ``aliases``); a delivered header that
-matches no column is kept under a safe name and reported as an extra column.
+matches no column is kept under a safe name and reported as an extra column (numbered when two
+delivered headers give the same safe name).
+
+Hostile or broken input (docs/reliability.md) never escapes as anything but :class:`ExtractError`,
+which names the file, the line (or row) and what was expected; a readable file loses no line:
+every non-blank line after the header is a record or a :class:`Malformed` line with its raw text.
+A line longer than :data:`MAX_LINE_BYTES` is malformed (its first characters are kept, the whole
+line stays in the landing copy) and is never held in memory whole. An ``.xlsx`` is checked in its
+zip central directory before anything is inflated (:data:`MAX_XLSX_INFLATED_BYTES`,
+:data:`MAX_XLSX_RATIO`): a zip bomb is refused, not expanded. A formula cell without a cached
+value is kept as its formula text (``=...``), as text.
 """
 
 from __future__ import annotations
@@ -25,9 +35,22 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lake.contracts import Contract, normalise_header
 from lake.errors import LakeError
+
+# A delivered line longer than this is malformed: no silo writes megabyte lines, and reading one
+# whole would let a single line exhaust the driver's memory.
+MAX_LINE_BYTES = 1 << 20
+# What a malformed overlong line keeps of its text (the whole line stays in the landing copy).
+OVERLONG_PREVIEW_CHARS = 4096
+# Zip bomb limits of an .xlsx, checked on the sizes its central directory declares (Python's
+# zipfile never inflates an entry past its declared size: a lying directory fails its CRC).
+MAX_XLSX_INFLATED_BYTES = 1 << 30
+MAX_XLSX_ENTRIES = 10_000
+MAX_XLSX_RATIO = 200
+_RATIO_FLOOR_BYTES = 16 << 20  # small entries may compress as well as they like
 
 
 class ExtractError(LakeError):
@@ -74,20 +97,33 @@ def _safe_name(header: str) -> str:
     return f"extra_{name or 'column'}"
 
 
-def layout_for(contract: Contract, header: list[str], path: Path) -> Layout:
-    """Map a delivered header to bronze column names (contract names, then extras)."""
+def layout_for(
+    contract: Contract, header: list[str], path: Path, *, line: int | None = None
+) -> Layout:
+    """Map a delivered header to bronze column names (contract names, then extras).
+
+    Raises:
+        ExtractError: Two delivered headers name the same contract column.
+    """
     mapping = contract.header_map()
     columns: list[str] = []
     extras: list[str] = []
-    for raw in header:
+    where = f"line {line}, " if line is not None else ""
+    for position, raw in enumerate(header, start=1):
         name = mapping.get(normalise_header(raw))
         if name is None:
-            name = _safe_name(raw)
+            base = name = _safe_name(raw)
+            suffix = 1
+            while name in columns:  # "a b" and "a_b", or two empty headers
+                suffix += 1
+                name = f"{base}_{suffix}"
             extras.append(name)
-        if name in columns:
+        elif name in columns:
             raise ExtractError(
                 path,
-                f"header {raw!r} maps to column {name!r} twice.",
+                f"{where}column {position}: header {raw!r} maps to column {name!r} twice "
+                f"(already column {columns.index(name) + 1}); expected each contract column "
+                "at most once.",
                 fix="fix the header row of the extract",
             )
         columns.append(name)
@@ -120,9 +156,36 @@ def read_extract(
     )
 
 
-def _decoded_lines(contract: Contract, path: Path) -> Iterator[tuple[int, str]]:
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    text: str
+    # Bytes of a line longer than MAX_LINE_BYTES (its text is then only a preview), else None.
+    overlong: int | None = None
+
+
+def _decoded_lines(contract: Contract, path: Path) -> Iterator[_Line]:
+    """Physical lines (split on LF), decoded, without their line end; bounded memory."""
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while True:
+            raw = handle.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                first, size = raw, len(raw)
+                while not raw.endswith(b"\n"):  # skip the rest of the line, block by block
+                    raw = handle.readline(MAX_LINE_BYTES)
+                    if not raw:
+                        break
+                    size += len(raw)
+                head = first[: OVERLONG_PREVIEW_CHARS * 4].decode(contract.encoding, "replace")
+                if number == 1:
+                    head = head.removeprefix("\ufeff")
+                size -= raw.endswith(b"\n")  # the line end is not part of the line
+                yield _Line(number, head[:OVERLONG_PREVIEW_CHARS], overlong=size)
+                continue
             try:
                 text = raw.decode(contract.encoding)
             except UnicodeDecodeError as exc:
@@ -135,26 +198,52 @@ def _decoded_lines(contract: Contract, path: Path) -> Iterator[tuple[int, str]]:
                 ) from None
             if number == 1 and text.startswith("\ufeff"):
                 text = text[1:]
-            yield number, text.rstrip("\r\n")
+            yield _Line(number, text.rstrip("\r\n"))
 
 
 def _split(line: str, contract: Contract) -> list[str]:
+    # A field may be as long as a line (csv's own default stops at 128 KiB).
+    if csv.field_size_limit() < MAX_LINE_BYTES:
+        csv.field_size_limit(MAX_LINE_BYTES)
     return next(
         csv.reader([line], delimiter=contract.delimiter, quotechar=contract.quote, strict=True)
+    )
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    if "unexpected end of data" in str(exc):
+        return "guillemet non fermé (unterminated quote)"
+    return f"ligne CSV illisible : {exc} (unreadable CSV line)"
+
+
+def _overlong(line: _Line) -> Malformed:
+    return Malformed(
+        line.number,
+        line.text,
+        f"ligne trop longue : {line.overlong} octets, au plus {MAX_LINE_BYTES} "
+        f"(line too long; the {OVERLONG_PREVIEW_CHARS} first characters are kept)",
     )
 
 
 def _read_csv(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, Iterator[Chunk]]:
     lines = _decoded_lines(contract, path)
     header: list[str] | None = None
-    for number, text in lines:
-        if number == contract.header_row:
+    for line in lines:
+        if line.number == contract.header_row:
+            if line.overlong is not None:
+                raise ExtractError(
+                    path,
+                    f"line {line.number}: the header is {line.overlong} bytes long; expected "
+                    f"at most {MAX_LINE_BYTES}.",
+                    fix=f"check the file is a CSV extract and header_row in {contract.path}",
+                )
             try:
-                header = [h.strip() for h in _split(text, contract)]
+                header = [h.strip() for h in _split(line.text, contract)]
             except csv.Error as exc:
                 raise ExtractError(
                     path,
-                    f"line {number}: the header cannot be read ({exc}).",
+                    f"line {line.number}: the header cannot be read ({exc}); expected "
+                    f"fields separated by {contract.delimiter!r}.",
                     fix="fix the header row of the extract",
                 ) from None
             break
@@ -164,32 +253,34 @@ def _read_csv(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, 
             f"no header at line {contract.header_row} (the file is empty or shorter).",
             fix=f"check header_row in {contract.path}",
         )
-    layout = layout_for(contract, header, path)
+    layout = layout_for(contract, header, path, line=contract.header_row)
     width = len(header)
 
     def chunks() -> Iterator[Chunk]:
         chunk = Chunk([], [])
-        for number, text in lines:
+        for line in lines:
+            if line.overlong is not None:
+                chunk.malformed.append(_overlong(line))
+                continue
+            text = line.text
             if not text.strip():
                 continue
             try:
                 values = _split(text, contract)
-            except csv.Error:
-                chunk.malformed.append(
-                    Malformed(number, text, "guillemet non fermé (unterminated quote)")
-                )
+            except csv.Error as exc:
+                chunk.malformed.append(Malformed(line.number, text, _csv_reason(exc)))
                 continue
             if len(values) != width:
                 chunk.malformed.append(
                     Malformed(
-                        number,
+                        line.number,
                         text,
                         f"nombre de champs incorrect : {len(values)} au lieu de "
                         f"{width} (wrong field count)",
                     )
                 )
                 continue
-            chunk.records.append((number, list(values)))
+            chunk.records.append((line.number, list(values)))
             if len(chunk.records) >= chunk_rows:
                 yield chunk
                 chunk = Chunk([], [])
@@ -210,98 +301,221 @@ def _cell(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, Iterator[Chunk]]:
+def _formula_or(value: object, formula: object) -> object:
+    """The cached value of a cell; for a formula never computed, its text (``=...``)."""
+    if value is not None:
+        return value
+    text = getattr(formula, "text", formula)  # an ArrayFormula keeps its text in .text
+    return text if isinstance(text, str) and text.startswith("=") else None
+
+
+def check_zip_sizes(path: Path) -> None:
+    """Refuse an .xlsx whose zip entries would inflate beyond the limits (zip bomb).
+
+    Only the central directory is read; nothing is inflated.
+
+    Raises:
+        ExtractError: Not a zip, too many entries, an entry or the total too large once
+            inflated, or an entry compressed suspiciously well.
+    """
     import zipfile
 
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except Exception as exc:  # BadZipFile, NotImplementedError (zip version), EOFError...
         raise ExtractError(
             path,
-            f"not a readable Excel workbook ({type(exc).__name__}).",
+            f"not a readable Excel workbook ({type(exc).__name__}); expected an .xlsx (zip).",
             fix="re-export the extract as .xlsx",
         ) from None
+    fix = "re-export the extract as a plain .xlsx, or split it; ask the silo what the file holds"
+    if len(entries) > MAX_XLSX_ENTRIES:
+        raise ExtractError(
+            path,
+            f"the workbook has {len(entries)} zip entries; expected at most {MAX_XLSX_ENTRIES}.",
+            fix=fix,
+        )
+    total = 0
+    for info in entries:
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _RATIO_FLOOR_BYTES and ratio > MAX_XLSX_RATIO:
+            raise ExtractError(
+                path,
+                f"zip entry {info.filename!r} would inflate {info.compress_size} bytes to "
+                f"{info.file_size} ({ratio:.0f}:1); expected at most {MAX_XLSX_RATIO}:1 "
+                "(zip bomb?). Nothing was inflated.",
+                fix=fix,
+            )
+        if total > MAX_XLSX_INFLATED_BYTES:
+            raise ExtractError(
+                path,
+                f"the workbook would inflate to more than {MAX_XLSX_INFLATED_BYTES} bytes "
+                f"(at entry {info.filename!r}); expected at most that (zip bomb?). Nothing "
+                "was inflated.",
+                fix=fix,
+            )
+
+
+def _read_xlsx(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, Iterator[Chunk]]:
+    from openpyxl import load_workbook
+
+    check_zip_sizes(path)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        # The same sheet with formulas, read in step: a formula without a cached value is kept
+        # as its text rather than lost as an empty cell.
+        formulas = load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:  # any failure to parse an untrusted workbook: unreadable file
+        raise ExtractError(
+            path,
+            f"not a readable Excel workbook ({type(exc).__name__}); expected an .xlsx.",
+            fix="re-export the extract as .xlsx",
+        ) from None
+
+    def close() -> None:
+        workbook.close()
+        formulas.close()
+
     if contract.sheet and contract.sheet not in workbook.sheetnames:
         sheets = ", ".join(workbook.sheetnames)
+        close()
         raise ExtractError(
             path,
             f"no sheet {contract.sheet!r}; sheets: {sheets}.",
             fix=f"fix sheet in {contract.path}",
         )
-    sheet = workbook[contract.sheet] if contract.sheet else workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
+    try:
+        data_sheet: Any = workbook[contract.sheet] if contract.sheet else workbook.worksheets[0]
+        formula_sheet: Any = formulas[contract.sheet] if contract.sheet else formulas.worksheets[0]
+        pairs = zip(
+            data_sheet.iter_rows(values_only=True),
+            formula_sheet.iter_rows(values_only=True),
+            strict=False,
+        )
+    except Exception as exc:  # no worksheet at all, or a chart sheet where data was expected
+        close()
+        raise ExtractError(
+            path,
+            f"sheet {contract.sheet or 1} cannot be read ({type(exc).__name__}); expected a "
+            "worksheet of data.",
+            fix=f"re-export the extract, or fix sheet in {contract.path}",
+        ) from None
+    number = 0
+
+    def rows() -> Iterator[tuple[int, list[str | None]]]:
+        nonlocal number
+        try:
+            for values, texts in pairs:
+                number += 1
+                yield (
+                    number,
+                    [
+                        _cell(_formula_or(v, f))
+                        for v, f in zip(values, [*texts, *[None] * len(values)], strict=False)
+                    ],
+                )
+        except ExtractError:
+            raise
+        except Exception as exc:  # a broken sheet part shows up only while reading it
+            close()
+            raise ExtractError(
+                path,
+                f"row {number + 1}: the sheet cannot be read ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); expected a well-formed worksheet.",
+                fix="re-export the extract as .xlsx",
+            ) from None
+
+    stream = rows()
     header: list[str] | None = None
-    for number, row in enumerate(rows, start=1):
-        if number == contract.header_row:
-            header = [(_cell(v) or "").strip() for v in row]
+    for row_number, row in stream:
+        if row_number == contract.header_row:
+            header = [(v or "").strip() for v in row]
             while header and not header[-1]:
                 header.pop()
             break
     if not header:
-        workbook.close()
+        close()
         raise ExtractError(
             path,
             f"no header on row {contract.header_row}.",
             fix=f"check header_row in {contract.path}",
         )
-    layout = layout_for(contract, header, path)
+    layout = layout_for(contract, header, path, line=contract.header_row)
     width = len(header)
 
     def chunks() -> Iterator[Chunk]:
         chunk = Chunk([], [])
-        for number, row in enumerate(rows, start=contract.header_row + 1):
-            values = [_cell(v) for v in row]
-            if all(v is None or not str(v).strip() for v in values):
+        for row_number, values in stream:
+            if all(v is None or not v.strip() for v in values):
                 continue
-            extra = [v for v in values[width:] if v is not None and str(v).strip()]
+            extra = [v for v in values[width:] if v is not None and v.strip()]
             if extra:
                 raw = "\t".join("" if v is None else v for v in values)
                 chunk.malformed.append(
                     Malformed(
-                        number,
+                        row_number,
                         raw,
                         f"nombre de champs incorrect : cellules au-delà des {width} colonnes",
                     )
                 )
                 continue
             values = (values + [None] * width)[:width]
-            chunk.records.append((number, values))
+            chunk.records.append((row_number, values))
             if len(chunk.records) >= chunk_rows:
                 yield chunk
                 chunk = Chunk([], [])
-        workbook.close()
+        close()
         yield chunk
 
     return layout, chunks()
+
+
+def _json_line(line: _Line) -> tuple[dict[str, object] | None, Malformed | None]:
+    """A JSON line as an object, or why it is malformed."""
+    if line.overlong is not None:
+        return None, _overlong(line)
+    try:
+        obj = json.loads(line.text)
+    except (ValueError, RecursionError):  # bad JSON, 4300+ digit numbers, deep nesting
+        return None, Malformed(line.number, line.text, "ligne JSON illisible (invalid JSON)")
+    if not isinstance(obj, dict):
+        return None, Malformed(line.number, line.text, "ligne JSON qui n'est pas un objet")
+    return obj, None
 
 
 def _read_jsonl(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, Iterator[Chunk]]:
     lines = _decoded_lines(contract, path)
     first: tuple[int, dict[str, object]] | None = None
     pending: list[Malformed] = []
-    for number, text in lines:
-        if not text.strip():
+    for line in lines:
+        if line.overlong is None and not line.text.strip():
             continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError:
-            pending.append(Malformed(number, text, "ligne JSON illisible (invalid JSON)"))
+        obj, bad = _json_line(line)
+        if obj is not None and not obj:
+            bad = Malformed(line.number, line.text, "objet JSON sans clé (empty object)")
+        if bad is not None:
+            pending.append(bad)
             continue
-        if not isinstance(obj, dict):
-            pending.append(Malformed(number, text, "ligne JSON qui n'est pas un objet"))
-            continue
-        first = (number, obj)
+        assert obj is not None
+        first = (line.number, obj)
         break
     if first is None:
         raise ExtractError(
             path,
-            "no JSON object in the file (it is empty or unreadable).",
+            "no JSON object in the file (it is empty or unreadable); expected one JSON object "
+            "per line"
+            + (
+                f", found {len(pending)} unreadable line(s) from line {pending[0].line}"
+                if pending
+                else ""
+            )
+            + ".",
             fix="re-export the extract as JSON lines",
         )
     header = [str(k) for k in first[1]]
-    layout = layout_for(contract, header, path)
+    layout = layout_for(contract, header, path, line=first[0])
 
     def as_values(obj: dict[str, object]) -> list[str | None] | None:
         if set(obj) - set(header):
@@ -322,25 +536,22 @@ def _read_jsonl(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout
         first_values = as_values(first[1])
         assert first_values is not None
         chunk.records.append((first[0], first_values))
-        for number, text in lines:
-            if not text.strip():
+        for line in lines:
+            if line.overlong is None and not line.text.strip():
                 continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError:
-                chunk.malformed.append(
-                    Malformed(number, text, "ligne JSON illisible (invalid JSON)")
+            obj, bad = _json_line(line)
+            values = as_values(obj) if obj is not None else None
+            if bad is None and values is None:
+                bad = Malformed(
+                    line.number,
+                    line.text,
+                    "ligne JSON qui n'est pas un objet aux clés de l'en-tête",
                 )
+            if bad is not None:
+                chunk.malformed.append(bad)
                 continue
-            values = as_values(obj) if isinstance(obj, dict) else None
-            if values is None:
-                chunk.malformed.append(
-                    Malformed(
-                        number, text, "ligne JSON qui n'est pas un objet aux clés de l'en-tête"
-                    )
-                )
-                continue
-            chunk.records.append((number, values))
+            assert values is not None
+            chunk.records.append((line.number, values))
             if len(chunk.records) >= chunk_rows:
                 yield chunk
                 chunk = Chunk([], [])

@@ -3,13 +3,24 @@
 A Delta table (``meta/runs``) written by the jobs and read by ``lake runs`` (through delta-rs, so
 it needs no Spark). Reconciliation is checked *before* a row is written: a batch whose counts do
 not add up raises :class:`ReconciliationError` and is logged as failed.
+
+Each row also says who ran it (``user``, ``host``), which step (``job``: ``bronze.<source>``,
+``silver.<source>``, ``gold.<indicator>``, the OpenLineage job name) and from which command line
+(``command``, credentials redacted), for ``lake audit``. The table's schema grows with the code:
+rows written before a column existed read back with ``None`` in it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import os
+import re
+import socket
+import sys
 import uuid
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from lake.errors import LakeError
@@ -26,6 +37,46 @@ class IngestionError(LakeError):
 
 class ReconciliationError(IngestionError):
     """Counts of a batch do not add up: rows would be lost or invented."""
+
+
+# An argument that may carry a credential: ``--secret-key X``, ``fs.s3a.secret.key=X``...
+_SECRET_WORDS = re.compile(r"secret|passw|token|credential|access[._-]?key|api[._-]?key", re.I)
+
+
+def current_user() -> str:
+    """The OS user running the process (``uid:N`` when the user database has no name)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container uid without a passwd entry
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def current_host() -> str:
+    """The host name of the machine running the process."""
+    return socket.gethostname() or "unknown"
+
+
+def current_command(argv: list[str] | None = None) -> str:
+    """The command line of this process, program name first, credentials redacted.
+
+    ``--secret-key VALUE`` and ``...secret.key=VALUE`` become ``***``; long lines are cut.
+    """
+    args = list(sys.argv if argv is None else argv)
+    if not args:
+        return ""
+    shown = [Path(args[0]).name]
+    hide_next = False
+    for arg in args[1:]:
+        if hide_next:
+            shown.append("***")
+            hide_next = False
+        elif "=" in arg and _SECRET_WORDS.search(arg.split("=", 1)[0]):
+            shown.append(arg.split("=", 1)[0] + "=***")
+        else:
+            shown.append(arg)
+            hide_next = arg.startswith("-") and bool(_SECRET_WORDS.search(arg))
+    text = " ".join(shown)
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 @dataclass
@@ -53,8 +104,20 @@ class RunRecord:
     extra_columns: list[str] = field(default_factory=list)
     # The quality gate's decision: promoted, promoted_with_warnings or blocked ("" if no review).
     quality: str = ""
+    # Who and what (lake audit): OS user, host, the step's job name, the process command line.
+    user: str = field(default_factory=current_user)
+    host: str = field(default_factory=current_host)
+    job: str = ""
+    command: str = field(default_factory=current_command)
     # The review's results, for lineage only (not a run-log column).
     assertions: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.job:  # the OpenLineage job name of the step
+            name = self.source
+            if self.layer == "gold" and self.file_uri:
+                name = self.file_uri.rstrip("/").rsplit("/", 1)[-1]
+            self.job = f"{self.layer}.{name}"
 
     @property
     def duration_s(self) -> float:
@@ -114,8 +177,20 @@ def _arrow_schema() -> Any:
             ("message", pa.string()),
             ("extra_columns", pa.list_(pa.string())),
             ("quality", pa.string()),
+            ("user", pa.string()),
+            ("host", pa.string()),
+            ("job", pa.string()),
+            ("command", pa.string()),
         ]
     )
+
+
+def complete_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A run-log row with every current column: rows logged before a column existed get
+    ``None`` (``[]`` for ``extra_columns``)."""
+    for name in _arrow_schema().names:
+        row.setdefault(name, [] if name == "extra_columns" else None)
+    return row
 
 
 def append(settings: Settings, records: list[RunRecord]) -> None:
@@ -172,7 +247,7 @@ def read_runs(
         table = open_table(settings, table_uri(settings, "meta", RUN_TABLE))
     except TableError:
         return []
-    rows = table.to_pyarrow_table().to_pylist()
+    rows = [complete_row(r) for r in table.to_pyarrow_table().to_pylist()]
     if source:
         rows = [r for r in rows if r["source"] == source]
     rows.sort(key=lambda r: (r["started_at"], r["layer"]), reverse=True)

@@ -493,11 +493,26 @@ def build_parser() -> argparse.ArgumentParser:
         "a local Spark standalone master + worker on 127.0.0.1 (to run jobs as on a cluster)",
     )
     p.add_argument("action", choices=("up", "down", "status"))
-    from lake import cli_governance, cli_quality, cli_reports
+    from lake import (
+        cli_access,
+        cli_audit,
+        cli_governance,
+        cli_lifecycle,
+        cli_locks,
+        cli_quality,
+        cli_reports,
+    )
 
-    cli_quality.register(sub)
-    cli_governance.register(sub)
-    cli_reports.register(sub)
+    for module in (
+        cli_quality,
+        cli_governance,
+        cli_reports,
+        cli_lifecycle,
+        cli_audit,
+        cli_locks,
+        cli_access,
+    ):
+        module.register(sub)
     p = add("inspect", cmd_inspect, "read a table without Spark (delta-rs + S3 listing)", True)
     p.add_argument("table", help="LAYER/NAME, e.g. bronze/smoke")
     p.add_argument("--version", type=int, help="time travel to this version")

@@ -227,7 +227,9 @@ def cmd_export_view(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  {d.column}: {d.action} ({d.reason_fr})", file=sys.stderr)
     view = apply_plan(frame, plan, key=pseudonymisation_key(settings))
     if args.out:
-        view.to_csv(args.out, index=False)
+        from governance.export import write_view_csv
+
+        write_view_csv(args.out, view)  # cells neutralised against formula injection
         print(f"{len(view)} rows -> {args.out}")
     else:
         print(view.head(args.limit).to_string(index=False))

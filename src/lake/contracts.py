@@ -9,7 +9,9 @@ is allowed. The model is plain frozen dataclasses so every package can read it.
 
 from __future__ import annotations
 
+import functools
 import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +35,13 @@ EXPOSURE_LEVELS: dict[int, str] = {
     4: "ouvert à tous",
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Found values are shown short: a YAML alias bomb must not become a gigabyte error message.
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlevel = 60, 60, 4, 4, 2
+
+
+def _show(value: Any) -> str:
+    return _SHORT.repr(value)
 
 
 class ContractError(LakeError):
@@ -152,19 +161,69 @@ def load_contract(path: Path) -> Contract:
     """Load and validate one contract file.
 
     Raises:
-        ContractError: Naming the file, the field and what is allowed.
+        ContractError: Naming the file, the field (or the line and column of a YAML error)
+            and what is allowed. Nothing else escapes, whatever the bytes of the file.
     """
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
         raise ContractError(path, "(file)", f"cannot be read ({exc.strerror}).") from exc
+    except ValueError as exc:  # a NUL byte in the path
+        raise ContractError(path, "(file)", f"cannot be read ({exc}).") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ContractError(
+            path,
+            "(file)",
+            f"line {line}, column {column}: not UTF-8 text (found byte "
+            f"0x{raw[exc.start]:02x}); expected a UTF-8 YAML file.",
+            fix="save the contract as UTF-8",
+        ) from None
+    try:
+        data = yaml.load(text, Loader=_contract_loader())  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ContractError(path, "(file)", f"is not valid YAML ({exc}).") from exc
+        raise ContractError(path, "(file)", f"is not valid YAML ({_yaml_problem(exc)}).") from None
+    except RecursionError:
+        raise ContractError(
+            path, "(file)", "is not valid YAML (nested too deeply); expected a flat mapping."
+        ) from None
     if not isinstance(data, dict):
         raise ContractError(path, "(file)", "must be a mapping of fields (source, columns...).")
     return _Parser(path, data).contract()
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """``line L, column C: problem`` from a YAML error, on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"{context}, {problem}" if context else str(problem)
+    text = " ".join(text.split())
+    return f"line {mark.line + 1}, column {mark.column + 1}: {text}" if mark else text
+
+
+@functools.cache
+def _contract_loader() -> Any:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader whose impossible dates are YAML errors with their position."""
+
+    def timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"impossible date {node.value!r} ({exc})", node.start_mark
+            ) from None
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
+    return Loader
 
 
 def load_contracts(root: Path) -> dict[str, Contract]:
@@ -223,12 +282,34 @@ class _Parser:
                 raise self.fail(f"{where}{key}", "is required.")
             return default
         value = data[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            names = (
-                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            )
-            raise self.fail(f"{where}{key}", f"must be a {names}; found {value!r}.")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise self.fail(f"{where}{key}", f"must be a {names}; found {_show(value)}.")
         return value
+
+    def str_list(
+        self, data: dict[str, Any], key: str, where: str, default: Any = ...
+    ) -> tuple[str, ...]:
+        """A list of strings (names, formats, aliases)."""
+        values = self.get(data, key, list, where, default)
+        for n, item in enumerate(values):
+            if not isinstance(item, str):
+                raise self.fail(f"{where}{key}[{n}]", f"must be a str; found {_show(item)}.")
+        return tuple(values)
+
+    def scalar_list(
+        self, data: dict[str, Any], key: str, where: str, default: Any = ...
+    ) -> tuple[str, ...]:
+        """A list of plain values, kept as text (null markers, allowed values)."""
+        values = self.get(data, key, list, where, default)
+        for n, item in enumerate(values):
+            if not isinstance(item, str | int | float) or isinstance(item, bool):
+                raise self.fail(
+                    f"{where}{key}[{n}]",
+                    f"must be a str or a number; found {_show(item)}.",
+                )
+        return tuple(str(v) for v in values)
 
     def choice(
         self,
@@ -241,15 +322,17 @@ class _Parser:
         value = self.get(data, key, (str, int), where, default)
         if value not in allowed:
             raise self.fail(
-                f"{where}{key}", f"is {value!r}; allowed: {', '.join(map(str, allowed))}."
+                f"{where}{key}", f"is {_show(value)}; allowed: {', '.join(map(str, allowed))}."
             )
         return value
 
     def unknown_keys(self, data: dict[str, Any], allowed: set[str], where: str) -> None:
-        extra = sorted(set(data) - allowed)
+        extra = sorted((k for k in data if k not in allowed), key=str)
         if extra:
+            key = extra[0]
+            plain = isinstance(key, str) and key.isprintable() and 0 < len(key) <= 60
             raise self.fail(
-                f"{where}{extra[0]}",
+                f"{where}{key if plain else _show(key)}",
                 f"is not a contract field; allowed: {', '.join(sorted(allowed))}.",
             )
 
@@ -285,14 +368,14 @@ class _Parser:
         if not _NAME.match(source):
             raise self.fail(
                 "source",
-                f"is {source!r}; allowed: lower-case letters, digits and "
+                f"is {_show(source)}; allowed: lower-case letters, digits and "
                 "'_', starting with a letter.",
             )
         owner = self.get(d, "owner", str, "")
         if owner.split("/")[0] not in DIRECTIONS:
             raise self.fail(
                 "owner",
-                f"is {owner!r}; allowed: a direction among "
+                f"is {_show(owner)}; allowed: a direction among "
                 f"{', '.join(DIRECTIONS)} (optionally /SERVICE).",
             )
         columns_raw = self.get(d, "columns", list, "")
@@ -303,15 +386,25 @@ class _Parser:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise self.fail("columns", f"column name {dupes[0]!r} is declared twice.")
-        key = tuple(self.get(d, "primary_key", list, ""))
+        key = self.str_list(d, "primary_key", "")
         for k in key:
             if k not in names:
                 raise self.fail(
-                    "primary_key", f"{k!r} is not a column; allowed: {', '.join(names)}."
+                    "primary_key", f"{_show(k)} is not a column; allowed: {', '.join(names)}."
                 )
         exposure = self.choice(d, "exposure_level", tuple(EXPOSURE_LEVELS), "")
-        date_formats = tuple(self.get(d, "date_formats", list, "", ["dd/MM/yyyy"]))
+        date_formats = self.str_list(d, "date_formats", "", ["dd/MM/yyyy"])
         fmt = self.choice(d, "format", FORMATS, "")
+        delimiter = self.single_char(d, "delimiter", ";")
+        quote = self.single_char(d, "quote", '"')
+        if delimiter == quote:
+            raise self.fail("quote", f"is {quote!r}, the delimiter too; they must differ.")
+        decimal = self.choice(d, "decimal", (",", "."), "", ",")
+        thousands = self.get(d, "thousands", str, "", " ")
+        if decimal in thousands:
+            raise self.fail(
+                "thousands", f"is {_show(thousands)}; it must not contain the decimal {decimal!r}."
+            )
         return Contract(
             path=self.path,
             source=source,
@@ -321,12 +414,12 @@ class _Parser:
             description=self.get(d, "description", str, ""),
             format=fmt,
             encoding=self.choice(d, "encoding", ENCODINGS, "", "utf-8"),
-            delimiter=self.single_char(d, "delimiter", ";"),
-            quote=self.single_char(d, "quote", '"'),
-            decimal=self.choice(d, "decimal", (",", "."), "", ","),
-            thousands=self.get(d, "thousands", str, "", " "),
+            delimiter=delimiter,
+            quote=quote,
+            decimal=decimal,
+            thousands=thousands,
             date_formats=date_formats,
-            null_markers=tuple(str(m) for m in self.get(d, "null_markers", list, "", [""])),
+            null_markers=self.scalar_list(d, "null_markers", "", [""]),
             header_row=self.positive(d, "header_row", 1),
             sheet=self.get(d, "sheet", str, "", None),
             columns=columns,
@@ -339,7 +432,9 @@ class _Parser:
     def single_char(self, d: dict[str, Any], key: str, default: str) -> str:
         value = self.get(d, key, str, "", default)
         if len(value) != 1:
-            raise self.fail(key, f"must be exactly one character; found {value!r}.")
+            raise self.fail(key, f"must be exactly one character; found {_show(value)}.")
+        if value in "\r\n":
+            raise self.fail(key, f"must not be a line end; found {value!r}.")
         return str(value)
 
     def positive(self, d: dict[str, Any], key: str, default: int) -> int:
@@ -379,14 +474,14 @@ class _Parser:
         if not _NAME.match(name):
             raise self.fail(
                 f"{where}name",
-                f"is {name!r}; allowed: lower-case letters, digits "
+                f"is {_show(name)}; allowed: lower-case letters, digits "
                 "and '_', starting with a letter.",
             )
         ctype = self.choice(raw, "type", COLUMN_TYPES, where)
         reference = self.get(raw, "reference", str, where, None)
         if reference is not None and reference not in REFERENCES:
             raise self.fail(
-                f"{where}reference", f"is {reference!r}; allowed: {', '.join(REFERENCES)}."
+                f"{where}reference", f"is {_show(reference)}; allowed: {', '.join(REFERENCES)}."
             )
         if ctype == "country" and reference is None:
             reference = "iso3166"
@@ -408,11 +503,11 @@ class _Parser:
             type=ctype,
             description=self.get(raw, "description", str, where),
             source_name=self.get(raw, "source_name", str, where, name),
-            aliases=tuple(self.get(raw, "aliases", list, where, [])),
+            aliases=self.str_list(raw, "aliases", where, []),
             nullable=self.get(raw, "nullable", bool, where, True),
             unit=self.get(raw, "unit", str, where, None),
             reference=reference,
-            allowed=tuple(str(a) for a in self.get(raw, "allowed", list, where, [])),
+            allowed=self.scalar_list(raw, "allowed", where, []),
             minimum=self.get(raw, "minimum", (int, float), where, None),
             maximum=self.get(raw, "maximum", (int, float), where, None),
             pattern=self.regex(raw, where),
@@ -428,7 +523,7 @@ class _Parser:
         if pattern is not None:
             try:
                 re.compile(pattern)
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError, ValueError) as exc:
                 raise self.fail(
                     f"{where}pattern", f"is not a valid regular expression ({exc})."
                 ) from exc
@@ -444,7 +539,7 @@ class _Parser:
         if from_column is not None and from_column not in names:
             raise self.fail(
                 f"{where}from_column",
-                f"{from_column!r} is not a column; allowed: {', '.join(names)}.",
+                f"{_show(from_column)} is not a column; allowed: {', '.join(names)}.",
             )
         return Retention(
             years=years, end=self.choice(raw, "end", RETENTION_ENDS, where), from_column=from_column

@@ -4,6 +4,9 @@ Every option is keyword-only with a safe default: ``write_table`` refuses to rep
 table unless told ``mode="overwrite"``, never changes a schema unless ``merge_schema=True``, and
 ``merge_table`` refuses a source with duplicate keys (Delta would fail half-way with a Java trace).
 Failures come back as :class:`TableError` or :class:`StorageError` naming the table and the fix.
+
+Every write and merge first asks :func:`lake.leases.check_write` whether this job run still holds
+the table's lease (one writer per table, decision 0007); outside a job run nothing is checked.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from lake.errors import LakeError, StorageError, TableError
+from lake.leases import check_write
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -119,6 +123,7 @@ def write_table(
     Raises:
         TableError: Invalid mode, existing table with ``mode="error"``, or a refused schema.
         StorageError: The object store failed.
+        LeaseError: A job run is active and does not (or no longer) hold the table's lease.
     """
     if mode not in WRITE_MODES:
         raise TableError(f"Write mode {mode!r} is not one of {', '.join(WRITE_MODES)}.", table=uri)
@@ -138,6 +143,7 @@ def write_table(
         writer = writer.option("userMetadata", json.dumps(dict(commit_info), default=str))
     if idempotent is not None:
         writer = writer.option("txnAppId", idempotent[0]).option("txnVersion", idempotent[1])
+    check_write(uri)
     with _translated(spark, uri, "write"):
         writer.save(uri)
     return table_version(spark, uri)
@@ -174,6 +180,7 @@ def merge_table(
 
     Raises:
         TableError: Empty or unknown keys, duplicate keys in the source, or a missing table.
+        LeaseError: A job run is active and does not (or no longer) hold the table's lease.
     """
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
@@ -213,6 +220,7 @@ def merge_table(
     changed = update_condition or " OR ".join(
         f"NOT (t.`{c}` <=> s.`{c}`)" for c in source.columns if c not in set(keys)
     )
+    check_write(uri)
     with _translated(spark, uri, "merge into"):
         target = DeltaTable.forPath(spark, uri)
         merge = target.alias("t").merge(source.alias("s"), condition)

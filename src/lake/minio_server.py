@@ -5,6 +5,12 @@ binary built by :mod:`lake.toolchain` on the configured port (``0`` picks a free
 ``/minio/health/live`` and records ``{pid, endpoint, ...}`` in ``minio.state_file`` so every later
 command finds it. ``lake down`` stops it by that pid. Tests use :func:`start` directly with a
 temporary data directory and ``die_with_parent=True`` so a killed pytest never leaves a server.
+
+With ``minio.drives = N`` (2..16) the server erasure-codes every object over ``N`` directories
+``data_dir/d1 .. data_dir/dN`` (MinIO's ellipsis syntax ``data_dir/d{1...N}``): one erasure set
+with MinIO's default parity (1 for 2-3 drives, 2 for 4-5, 3 for 6-7, 4 from 8), so with 4 drives
+(EC:2) any 2 can be lost without losing an object, and a wiped drive is healed back
+(docs/reliability.md, "Durability").
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class ServerState:
     data_dir: str
     log_file: str
     started_at: str
+    drives: int = 1
 
 
 def ensure_credentials(path: Path) -> tuple[str, str]:
@@ -76,6 +83,31 @@ def write_compose_env(path: Path, credentials_file: Path) -> Path:
     return path
 
 
+MAX_DRIVES = 16  # MinIO's largest erasure set
+
+
+def drive_dirs(data_dir: Path, drives: int) -> list[Path]:
+    """The directories MinIO keeps objects in: ``data_dir`` itself, or ``data_dir/d1..dN``."""
+    if drives == 1:
+        return [data_dir]
+    return [data_dir / f"d{i}" for i in range(1, drives + 1)]
+
+
+def server_args(data_dir: Path, drives: int) -> list[str]:
+    """The drive arguments of ``minio server``: one path, or MinIO's ellipsis ``dir/d{1...N}``.
+
+    Raises:
+        ServerError: ``drives`` is not 1..16.
+    """
+    if not 1 <= drives <= MAX_DRIVES:
+        raise ServerError(
+            f"minio.drives is {drives}; expected 1 (one directory) or 2..{MAX_DRIVES} (erasure "
+            "coding over that many drive directories).",
+            fix="set minio.drives (LAKE__MINIO__DRIVES) to 1 or 4",
+        )
+    return [str(data_dir)] if drives == 1 else [f"{data_dir}/d{{1...{drives}}}"]
+
+
 def health_live(endpoint: str, *, timeout: float = 2.0) -> bool:
     """True when ``GET {endpoint}/minio/health/live`` answers 200."""
     try:
@@ -97,6 +129,7 @@ def start(
     log_file: Path,
     timeout_s: float = 30.0,
     die_with_parent: bool = False,
+    drives: int = 1,
 ) -> ServerState:
     """Start a MinIO server process and wait until it is live.
 
@@ -111,10 +144,14 @@ def start(
         log_file: MinIO's stdout and stderr.
         timeout_s: How long to wait for ``/minio/health/live``.
         die_with_parent: Ask the kernel to stop MinIO when this process dies (tests).
+        drives: 1 for one directory; 2..16 for erasure coding over ``data_dir/d1..dN``.
 
     Raises:
-        ServerError: The binary is missing, the port is taken or the server never became live.
+        ServerError: The binary is missing, ``drives`` is out of range, the port is taken or
+            the server never became live.
     """
+    drive_args = server_args(data_dir, drives)
+    _check_layout(data_dir, drives)
     if not binary.is_file():
         raise ServerError(
             f"The MinIO binary {binary} is missing.", fix="run `make minio` (builds it once)"
@@ -128,7 +165,8 @@ def start(
                 fix="stop what listens there (`lake down`), or set LAKE__MINIO__PORT=0 for a "
                 "free port",
             )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    for directory in drive_dirs(data_dir, drives):
+        directory.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = dict(
         os.environ,
@@ -138,13 +176,18 @@ def start(
         MINIO_UPDATE="off",
         MINIO_CALLHOME_ENABLE="off",
     )
+    if drives > 1:
+        # MinIO refuses erasure-coded drives on the root filesystem (pointless for durability on
+        # a real server). Here the "drives" are directories of one disk, to exercise erasure
+        # coding and healing locally: declare only drives of at most 1 byte to be root drives.
+        env.setdefault("MINIO_ROOTDRIVE_THRESHOLD_SIZE", "1")
     endpoint = f"http://{host}:{port}"
     with open(log_file, "ab") as log:
         proc = subprocess.Popen(
             [
                 str(binary),
                 "server",
-                str(data_dir),
+                *drive_args,
                 "--address",
                 f"{host}:{port}",
                 "--console-address",
@@ -174,6 +217,7 @@ def start(
                 data_dir=str(data_dir),
                 log_file=str(log_file),
                 started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                drives=drives,
             )
         time.sleep(0.2)
     stop_pid(proc.pid)
@@ -181,6 +225,19 @@ def start(
         f"MinIO did not become live on {endpoint} within {timeout_s:.0f} s.",
         fix=f"read {log_file}; raise minio.start_timeout_s on a slow disk",
     )
+
+
+def _check_layout(data_dir: Path, drives: int) -> None:
+    """Refuse to start a layout over data written with another one (MinIO would mix them)."""
+    single = (data_dir / ".minio.sys").is_dir()
+    multi = (data_dir / "d1" / ".minio.sys").is_dir()
+    if (drives > 1 and single) or (drives == 1 and multi):
+        found = "one drive" if single else "several drives (d1, d2...)"
+        raise ServerError(
+            f"{data_dir} holds a MinIO written with {found}, and minio.drives is {drives}.",
+            fix="set minio.drives back, or point minio.data_dir to a new directory (copy the "
+            "objects over with the S3 API; MinIO cannot convert a layout in place)",
+        )
 
 
 def _tail(path: Path, lines: int = 3) -> str:
@@ -222,6 +279,8 @@ def up(settings: Settings) -> ServerState:
         ensure_bucket(fresh)
         return state
     access_key, secret_key = settings.storage.access_key, settings.storage.secret_key
+    if settings.storage.role:  # the server's root user is never a role's account
+        access_key = secret_key = ""
     if not (access_key and secret_key):
         access_key, secret_key = ensure_credentials(settings.storage.credentials_file)
     state = start(
@@ -234,6 +293,7 @@ def up(settings: Settings) -> ServerState:
         secret_key=secret_key,
         log_file=settings.minio.log_file,
         timeout_s=settings.minio.start_timeout_s,
+        drives=settings.minio.drives,
     )
     settings.minio.state_file.parent.mkdir(parents=True, exist_ok=True)
     settings.minio.state_file.write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")

@@ -114,3 +114,97 @@ class ObjectStore:
                 endpoint=self.settings.endpoint,
             )
         return len(names)
+
+    def key_of(self, uri: str) -> str:
+        """The key of an object URI under the lake root (ValueError if it is elsewhere)."""
+        prefix = self.root + "/"
+        if not uri.startswith(prefix):
+            raise ValueError(f"{uri} is not under the lake root {self.root}")
+        return uri[len(prefix) :]
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every object key under ``prefix``, sorted."""
+        if self.local:
+            base = self._path(prefix)
+            root = self.settings.storage.local_root.resolve()
+            if base.is_file():
+                return [prefix]
+            if not base.is_dir():
+                return []
+            return sorted(
+                str(p.relative_to(root))
+                for p in base.rglob("*")
+                if p.is_file() and not p.name.endswith(".meta.json")
+            )
+        client = object_client(self.settings)
+        try:
+            objects = client.list_objects(
+                self.settings.storage.bucket, prefix=prefix, recursive=True
+            )
+            return sorted(o.object_name for o in objects if o.object_name)
+        except Exception as exc:
+            raise explain_storage_failure(exc, self.settings) from exc
+
+    def get_bytes(self, key: str) -> bytes:
+        """The content of the object at ``key``."""
+        if self.local:
+            return self._path(key).read_bytes()
+        client = object_client(self.settings)
+        try:
+            response = client.get_object(self.settings.storage.bucket, key)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+        except Exception as exc:
+            raise explain_storage_failure(exc, self.settings) from exc
+
+    def put_bytes(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> str:
+        """Write ``data`` at ``key`` (replacing it) with metadata; returns its URI."""
+        metadata = metadata or {}
+        if self.local:
+            target = self._path(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+            target.with_name(target.name + ".meta.json").write_text(json.dumps(metadata))
+            return self.uri(key)
+        import io
+
+        client = object_client(self.settings)
+        try:
+            client.put_object(
+                self.settings.storage.bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                metadata=dict(metadata.items()),
+            )
+        except Exception as exc:
+            raise explain_storage_failure(exc, self.settings) from exc
+        return self.uri(key)
+
+    def remove(self, keys: list[str]) -> int:
+        """Remove these objects; returns how many."""
+        if self.local:
+            for key in keys:
+                path = self._path(key)
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".meta.json").unlink(missing_ok=True)
+            return len(keys)
+        from minio.deleteobjects import DeleteObject
+
+        client = object_client(self.settings)
+        bucket = self.settings.storage.bucket
+        try:
+            errors = list(client.remove_objects(bucket, [DeleteObject(k) for k in keys]))
+        except Exception as exc:
+            raise explain_storage_failure(exc, self.settings) from exc
+        if errors:
+            raise StorageError(
+                f"Could not remove {len(errors)} object(s), first: {errors[0].name}.",
+                endpoint=self.settings.endpoint,
+            )
+        return len(keys)

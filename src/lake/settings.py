@@ -54,6 +54,9 @@ class StorageSettings:
     region: str = "us-east-1"
     local_root: Path = Path("var/lake")
     credentials_file: Path = Path("var/minio/credentials.json")
+    # "" = the root (admin) credentials above; a role of policy/minio-roles.yaml ("ingestion",
+    # "transformation", "reader-level-N") reads var/secrets/minio-<role>.json (`lake access apply`).
+    role: str = ""
     access_key: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
 
@@ -71,6 +74,8 @@ class MinioSettings:
     version: str = "v0.0.0-20260212201848-7aac2a2c5b7c"
     binary: Path | None = None
     start_timeout_s: float = 30.0
+    # 1: one directory (data_dir). N in 2..16: erasure coding over data_dir/d1..dN (4 -> EC:2).
+    drives: int = 1
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,26 @@ class IngestionSettings:
 
 
 @dataclass(frozen=True)
+class LocksSettings:
+    """Table leases: one writing job per table (docs/decisions/0007-table-leases.md)."""
+
+    lease_ttl_s: float = 120.0
+    renew_every_s: float = 0.0  # 0: lease_ttl_s / 3
+    wait_s: float = 0.0  # how long a job waits for a busy table before failing
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """Retention (A12) and RGPD requests (docs/lifecycle.md)."""
+
+    # Older table versions are vacuumed by `lake lifecycle apply` after this many hours (the
+    # time-travel horizon); an erasure purges the tables it changed at once.
+    vacuum_retain_hours: float = 168.0
+    # Cold prefix where rows and landing files whose DUA ends in "archive" are moved.
+    archive_prefix: str = "archive"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a job needs to know, loaded once by :func:`load_settings`."""
 
@@ -134,9 +159,11 @@ class Settings:
     minio: MinioSettings = field(default_factory=MinioSettings)
     spark: SparkSettings = field(default_factory=SparkSettings)
     lineage: LineageSettings = field(default_factory=LineageSettings)
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     ingestion: IngestionSettings = field(default_factory=IngestionSettings)
+    locks: LocksSettings = field(default_factory=LocksSettings)
 
     @property
     def var_dir(self) -> Path:
@@ -169,9 +196,11 @@ _SECTIONS: dict[str, type] = {
     "minio": MinioSettings,
     "spark": SparkSettings,
     "lineage": LineageSettings,
+    "lifecycle": LifecycleSettings,
     "reports": ReportSettings,
     "security": SecuritySettings,
     "ingestion": IngestionSettings,
+    "locks": LocksSettings,
 }
 
 
@@ -257,8 +286,13 @@ def _with_runtime_state(settings: Settings) -> Settings:
             updates["endpoint"] = str(state["endpoint"])
         except (OSError, ValueError, KeyError):
             pass  # a stale or broken state file: `lake status` reports it, loading must not fail
-    if not (storage.access_key and storage.secret_key) and storage.credentials_file.is_file():
-        creds = read_credentials_file(storage.credentials_file)
+    creds_file = (
+        settings.var_dir / "secrets" / f"minio-{storage.role}.json"
+        if storage.role
+        else storage.credentials_file
+    )
+    if not (storage.access_key and storage.secret_key) and creds_file.is_file():
+        creds = read_credentials_file(creds_file)
         updates.setdefault("access_key", storage.access_key or creds[0])
         updates.setdefault("secret_key", storage.secret_key or creds[1])
     if not updates:

@@ -83,6 +83,14 @@ def object_client(settings: Settings, *, timeout_s: float = 5.0) -> Minio:
             endpoint=endpoint,
             fix="set storage.endpoint (or LAKE__STORAGE__ENDPOINT) to e.g. http://127.0.0.1:9000",
         )
+    if not (settings.storage.access_key and settings.storage.secret_key) and settings.storage.role:
+        raise StorageError(
+            f"No credentials for the role '{settings.storage.role}' on {endpoint}: "
+            f"{settings.var_dir / 'secrets' / f'minio-{settings.storage.role}.json'} is missing.",
+            endpoint=endpoint,
+            fix="run `lake access apply` (as admin) to create the role accounts, or unset "
+            "LAKE__STORAGE__ROLE",
+        )
     if not (settings.storage.access_key and settings.storage.secret_key):
         raise StorageError(
             f"No credentials for the object store at {endpoint}.",

@@ -403,3 +403,17 @@ def test_a_failure_while_writing_leaves_no_file(tmp_path: Path) -> None:
         export(frame, tags, tmp_path)
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_view_csv_neutralises_formulas(tmp_path) -> None:
+    import pandas as pd
+
+    from governance.export import write_view_csv
+
+    path = tmp_path / "views" / "v.csv"
+    write_view_csv(
+        path, pd.DataFrame({"a": ["=cmd|'/c calc'!A1", "@SUM(1)", "ok"], "n": [1, 2, 3]})
+    )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "a,n"
+    assert lines[1].startswith("'=cmd") and lines[2].startswith("'@SUM") and lines[3] == "ok,3"

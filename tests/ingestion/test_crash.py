@@ -1,5 +1,7 @@
 """A bronze job killed (SIGKILL, whole process group) mid-write, then rerun: nothing lost or
-duplicated. Uses a real spark-submit process against the test MinIO."""
+duplicated, and the killed job's table lease does not block the rerun (its holder is dead on
+this host). Uses a real spark-submit process against the test MinIO; the silver and gold kills
+and the store faults are in tests/reliability/test_crash_layers.py."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from lake import delta_io
 from lake.jobs._compose import quality_gates
 from lake.storage import ensure_bucket, object_client, table_uri
 
-pytestmark = [pytest.mark.spark, pytest.mark.minio, pytest.mark.slow]
+pytestmark = [pytest.mark.spark, pytest.mark.minio, pytest.mark.reliability, pytest.mark.slow]
 LAKE = str(Path(sys.executable).parent / "lake")
 
 
@@ -57,13 +59,16 @@ def test_killed_bronze_job_rerun_loses_and_duplicates_nothing(spark, lake_settin
     job.wait(timeout=60)
     assert killed_while is not None, "the job finished before it could be killed"
 
+    said: list[str] = []
     summary = run(
         spark,
         settings,
         gates=quality_gates(settings),
         sources=["development_aid"],
         layers=["bronze"],
+        progress=said.append,
     )
+    assert any("taking over the dead lease" in line for line in said), said
     record = summary.records[-1]
     # "succeeded", not "skipped": the killed job never finished its batch
     assert record.status == "succeeded", record

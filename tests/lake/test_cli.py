@@ -39,6 +39,11 @@ COMMANDS = [
     "cloud",
     "study",
     "reports",
+    "locks",
+    "access",
+    "audit",
+    "lifecycle",
+    "rgpd",
 ]
 SUBCOMMANDS = [
     ("quality", "review"),
@@ -51,6 +56,10 @@ SUBCOMMANDS = [
     ("tags", "review"),
     ("export", "opendata"),
     ("export", "view"),
+    ("lifecycle", "plan"),
+    ("lifecycle", "apply"),
+    ("rgpd", "erase"),
+    ("rgpd", "export"),
 ]
 
 

@@ -161,3 +161,56 @@ def test_missing_bucket_says_lake_up(lake_settings) -> None:
     other = lake_settings.with_overrides({"storage": {"bucket": "no-such-bucket"}})
     with pytest.raises(StorageError, match="The lake bucket 'no-such-bucket' does not exist"):
         check_storage(other)
+
+
+def test_lake_up_with_four_drives_erasure_codes_over_four_directories(project: Path) -> None:
+    (project / "lake.toml").write_text(
+        (project / "lake.toml").read_text().replace("drives = 1 ", "drives = 4 ")
+    )
+    up = run_lake(project, "up", "--json")
+    assert up.returncode == 0, up.stderr
+    state = json.loads(up.stdout)
+    assert state["drives"] == 4
+    data = project / "var/minio/data"
+    formats = [json.loads((data / f"d{i}/.minio.sys/format.json").read_text()) for i in range(1, 5)]
+    assert [len(s) for s in formats[0]["xl"]["sets"]] == [4]  # one erasure set of 4 drives
+    assert len({f["xl"]["this"] for f in formats}) == 4  # four distinct drives
+    assert run_lake(project, "down").returncode == 0
+
+
+def test_an_impossible_drive_count_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ServerError) as err:
+        start(
+            tmp_path / "minio",
+            data_dir=tmp_path,
+            host="127.0.0.1",
+            port=0,
+            console_port=0,
+            access_key="a",
+            secret_key="b",
+            log_file=tmp_path / "log",
+            drives=17,
+        )
+    assert err.value.message == (
+        "minio.drives is 17; expected 1 (one directory) or 2..16 (erasure coding over that "
+        "many drive directories)."
+    )
+
+
+def test_switching_layouts_over_existing_data_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".minio.sys").mkdir()  # what a single-drive MinIO leaves
+    with pytest.raises(ServerError) as err:
+        start(
+            tmp_path / "minio",
+            data_dir=tmp_path,
+            host="127.0.0.1",
+            port=0,
+            console_port=0,
+            access_key="a",
+            secret_key="b",
+            log_file=tmp_path / "log",
+            drives=4,
+        )
+    assert err.value.message == (
+        f"{tmp_path} holds a MinIO written with one drive, and minio.drives is 4."
+    )

@@ -17,6 +17,13 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
         type=Path,
         help="deliver this file instead of the inbox (bronze, one source)",
     )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="wait up to SECONDS for tables another job is writing (default locks.wait_s); "
+        "without it a busy table fails the job at once",
+    )
     args = parser.parse_args(argv)
 
     from ingestion.pipeline import run
@@ -40,6 +47,8 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
             lineage=lineage_sink(settings),
             files=args.file,
             progress=say,
+            job="/".join(layers),
+            wait_s=args.wait,
         )
     except LakeError as exc:
         print(f"{'/'.join(layers)}: error: {exc}", file=sys.stderr)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def run(rows: int, table: str) -> dict[str, object]:
     """Run the smoke test against the configured lake and return what it found."""
-    from pyspark.sql import functions as F
-
-    from lake import delta_io
+    from lake.leases import LeaseSet
     from lake.settings import load_settings
     from lake.spark import build_session
     from lake.storage import table_uri
@@ -28,6 +31,15 @@ def run(rows: int, table: str) -> dict[str, object]:
         file=sys.stderr,
     )
     spark = build_session(settings, app_name="lake-smoke")
+    with LeaseSet(settings, [f"bronze/{table}"], run_id=f"smoke-{os.getpid()}", job="smoke"):
+        return _write_and_read(spark, uri, rows)
+
+
+def _write_and_read(spark: SparkSession, uri: str, rows: int) -> dict[str, object]:
+    from pyspark.sql import functions as F
+
+    from lake import delta_io
+
     first = spark.range(rows).select(
         F.col("id"), (F.col("id") % 7).alias("bucket"), F.lit("first").alias("batch")
     )

@@ -1,0 +1,98 @@
+"""Pure parts of the lifecycle package: subject criteria, landing blanking, DUA dates, journal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+
+from lifecycle.journal import certificate_markdown, removed_per_batch
+from lifecycle.landing_files import blank_text_lines, blank_xlsx_rows
+from lifecycle.retention import cutoff_for
+from lifecycle.subjects import Subject, SubjectError
+
+
+def test_subject_criteria_parse_and_sort() -> None:
+    subject = Subject.parse(["last_name=Dupont,first_name=Jean", "birth_date=02/01/1980"])
+    assert subject.columns == ("birth_date", "first_name", "last_name")
+    assert dict(subject.criteria)["last_name"] == "Dupont"
+    for bad in (["Dupont"], ["=x"], ["a="], []):
+        with pytest.raises(SubjectError):
+            Subject.parse(bad)
+
+
+def test_subject_reference_is_keyed_and_holds_no_value() -> None:
+    one = Subject.parse(["registration_id=RFE-1"])
+    assert one.reference(b"k" * 32) == Subject.parse(["registration_id=rfe-1"]).reference(b"k" * 32)
+    assert one.reference(b"k" * 32) != one.reference(b"j" * 32)
+    assert "RFE" not in one.reference(b"k" * 32)
+
+
+def test_blanking_keeps_every_other_line_number_and_is_idempotent() -> None:
+    data = b"h1;h2\r\na;1\r\nb;2\r\nc;3\r\n"
+    once, blanked = blank_text_lines(data, [3])
+    assert blanked == 1
+    assert once.split(b"\n") == [b"h1;h2\r", b"a;1\r", b"\r", b"c;3\r", b""]
+    twice, again = blank_text_lines(once, [3])
+    assert (twice, again) == (once, 0)
+    assert blank_text_lines(data, [99])[1] == 0
+
+
+def test_xlsx_rows_are_emptied_in_place() -> None:
+    from openpyxl import Workbook, load_workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["titre"], ["pays", "n"], ["FR", 1], ["DE", 2], ["IT", 3]):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    data, blanked = blank_xlsx_rows(out.getvalue(), [4], None)
+    assert blanked == 1
+    rows = list(load_workbook(io.BytesIO(data)).worksheets[0].iter_rows(values_only=True))
+    assert rows[3] == (None, None) and rows[4] == ("IT", 3) and rows[2] == ("FR", 1)
+
+
+def test_cutoff_handles_leap_days() -> None:
+    assert cutoff_for(dt.date(2030, 6, 1), 5) == dt.date(2025, 6, 1)
+    assert cutoff_for(dt.date(2028, 2, 29), 5) == dt.date(2023, 2, 28)
+
+
+def test_journal_counts_removed_rows_per_batch() -> None:
+    rows = [
+        {"table": "bronze/x", "action": "delete", "batch_id": "b1", "rows": 2},
+        {"table": "bronze/x", "action": "delete", "batch_id": "b1", "rows": 1},
+        {"table": "bronze/x", "action": "archive", "batch_id": "b2", "rows": 4},
+        {"table": "bronze/x", "action": "vacuum", "batch_id": "", "rows": 0},
+        {"table": "silver/x", "action": "delete", "batch_id": "b1", "rows": 9},
+    ]
+    assert removed_per_batch(rows, "bronze/x") == {"b1": 3, "b2": 4}
+
+
+def test_certificate_markdown_in_french_with_counts() -> None:
+    text = certificate_markdown(
+        {
+            "request_id": "rgpd-1",
+            "subject_reference": "subj-abc",
+            "finished_at": "2026-11-29T10:00:00+00:00",
+            "sources": ["consular_register"],
+            "vacuum_retain_hours": 0,
+            "changes": [
+                {
+                    "table": "silver/consular_register",
+                    "action": "delete",
+                    "rows": 1,
+                    "version_before": 3,
+                    "version_after": 4,
+                }
+            ],
+            "landing_files": [{"uri": "s3a://b/landing/x.csv", "lines_blanked": 2}],
+            "lineage_unhandled": ["views/level-2/x"],
+            "outside_lake": ["/inbox/x.csv"],
+        }
+    )
+    assert "Certificat d'effacement rgpd-1" in text
+    assert "| silver/consular_register | delete | 1 | 3 | 4 |" in text
+    assert "views/level-2/x" in text and "/inbox/x.csv" in text
