@@ -9,13 +9,14 @@ PY     := $(VENV)/bin/python
 LAKE   := $(VENV)/bin/lake
 PYTEST_ARGS ?=
 
-.PHONY: browser compose-cli compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
+.PHONY: bench browser compose-cli compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
 
 help:
 	@echo "make demo    set everything up, start MinIO, ingest the bundled extracts (bronze/silver/gold)"
 	@echo "make test    set everything up, run the tests against a real MinIO and Spark"
 	@echo "make lint    ruff + mypy        make doctor   check the setup"
 	@echo "make up/down/status             the local MinIO server"
+	@echo "make bench   benchmarks as ratios against baselines (BENCH_ARGS=\"--rows N\"; docs/benchmarks.md)"
 
 $(LAKE): pyproject.toml constraints.txt tools/bootstrap_venv.py
 	@$(PYTHON) tools/bootstrap_venv.py >/dev/null
@@ -66,6 +67,12 @@ demo: up
 # The tests start their own MinIO (free port, temporary data) and stop it, even on failure.
 test: jars minio compose-cli
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (not part of `make test`): its own MinIO and workers; results in var/bench/ and
+# docs/benchmarks.md. Default about 2 million lines; e.g. BENCH_ARGS="--rows 20000 --only rerun".
+BENCH_ARGS ?=
+bench: jars minio
+	@$(LAKE) bench $(BENCH_ARGS)
 
 test-fast: setup
 	@$(PY) -m pytest -m "not spark and not minio and not slow" $(PYTEST_ARGS)

@@ -496,6 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lake import (
         cli_access,
         cli_audit,
+        cli_bench,
         cli_governance,
         cli_lifecycle,
         cli_locks,
@@ -511,6 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_audit,
         cli_locks,
         cli_access,
+        cli_bench,
     ):
         module.register(sub)
     p = add("inspect", cmd_inspect, "read a table without Spark (delta-rs + S3 listing)", True)

@@ -43,6 +43,7 @@ COMMANDS = [
     "access",
     "audit",
     "lifecycle",
+    "bench",
     "rgpd",
 ]
 SUBCOMMANDS = [
