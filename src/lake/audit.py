@@ -339,8 +339,36 @@ def _run_of(reader: LineageRun, rows: Sequence[Mapping[str, Any]]) -> dict[str, 
     return None
 
 
+def lifecycle_steps(journal: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The lifecycle journal (``meta/lifecycle_log``: erasures, DUA) as steps of the timeline.
+
+    Erasures and retention rewrite tables outside the ingestion runs; their commits carry the
+    request id as ``run_id``, and each journal row names its table and the version it made.
+    """
+    steps = []
+    for row in journal:
+        steps.append(
+            {
+                "run_id": row.get("request_id"),
+                "table": row.get("table"),
+                "job": f"{row.get('kind')}:{row.get('action')}",
+                "user": row.get("user"),
+                "host": row.get("host"),
+                "batch_id": row.get("batch_id") or None,
+                "status": "succeeded",
+                "table_version": row.get("version_after"),
+                "rows_out": row.get("rows"),
+                "started_at": row.get("at"),
+                "finished_at": row.get("at"),
+            }
+        )
+    return steps
+
+
 def _concerns(row: Mapping[str, Any], layer: str, name: str, uri: str) -> bool:
     """Whether a run-log row is a step that writes ``layer/name``."""
+    if row.get("table"):  # a lifecycle step names its table
+        return row["table"] == f"{layer}/{name}"
     if layer == "gold":
         return row.get("layer") == "gold" and (
             row.get("job") == f"gold.{name}" or str(row.get("file_uri") or "") == uri
@@ -430,6 +458,11 @@ def collect(settings: Settings, table: str, *, limit: int | None = None) -> Time
         warnings = []
     except TableError:
         runs, warnings = [], ["no run log yet (meta/runs): versions are not attributed to runs"]
+    try:
+        journal = open_table(settings, table_uri(settings, "meta", "lifecycle_log"))
+        runs += lifecycle_steps(journal.to_pyarrow_table().to_pylist())
+    except TableError:
+        pass  # no erasure or retention applied yet
     events = read_events([settings.lineage.file, spark_events_file(settings)])
     found = lineage_runs(events, openlineage_dataset(uri))
     timeline = build_timeline(f"{layer}/{name}", uri, commits, runs, found, limit=limit)

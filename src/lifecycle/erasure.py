@@ -177,7 +177,7 @@ def execute(
     purges: list[dict[str, Any]] = []
     outside: list[str] = []
     store = ObjectStore(settings)
-    meta = {"request_id": plan.request_id, "action": "rgpd-erasure"}
+    meta = {"run_id": plan.request_id, "request_id": plan.request_id, "action": "rgpd-erasure"}
 
     def log(source: str, change: TableChange, per_batch: dict[str, int]) -> None:
         changes.append(change)

@@ -2,8 +2,9 @@
 
 One row per action on one table (or landing file) and batch: request id, kind (``retention``,
 ``erasure``), source, what was done, how many rows or lines, the table versions before and
-after, and when. Never a value: the journal is what the DPO shows an auditor. Written and read
-with delta-rs, like the run log and the quality history.
+after, when, and who (OS user and host; ``lake audit`` shows them beside the table versions).
+Never a value: the journal is what the DPO shows an auditor. Written and read with delta-rs,
+like the run log and the quality history.
 
 The journal is also what keeps reconciliation true after data left the lake on purpose: for
 each batch, the rows a table holds now plus the rows the journal says were removed from it equal
@@ -13,7 +14,10 @@ the run log's counts.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
+import os
+import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,8 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("version_before", "int64"),
     ("version_after", "int64"),
     ("detail", "string"),
+    ("user", "string"),
+    ("host", "string"),
 )
 
 
@@ -43,6 +49,13 @@ def _arrow_schema() -> Any:
 
     types = {"string": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"), "int64": pa.int64()}
     return pa.schema([(name, types[kind]) for name, kind in FIELDS])
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def now() -> dt.datetime:
@@ -59,8 +72,9 @@ def append(settings: Settings, rows: Sequence[Mapping[str, Any]]) -> None:
     from lake.delta_reader import storage_options, to_delta_rs_uri
 
     names = [n for n, _ in FIELDS]
+    who = {"user": _user(), "host": socket.gethostname()}
     data = pa.Table.from_pylist(
-        [{n: row.get(n) for n in names} for row in rows], schema=_arrow_schema()
+        [{n: row.get(n, who.get(n)) for n in names} for row in rows], schema=_arrow_schema()
     )
     options = storage_options(settings)
     if options:
@@ -70,6 +84,7 @@ def append(settings: Settings, rows: Sequence[Mapping[str, Any]]) -> None:
             to_delta_rs_uri(table_uri(settings, "meta", LIFECYCLE_TABLE)),
             data,
             mode="append",
+            schema_mode="merge",  # a journal written before a column was added still appends
             storage_options=options or None,
         )
     except OSError as exc:

@@ -252,7 +252,7 @@ def apply(
     rows: list[dict[str, Any]] = []
     report: dict[str, Any] = {"request_id": request_id, "sources": [], "vacuumed": []}
     store = ObjectStore(settings)
-    meta = {"request_id": request_id, "action": "dua"}
+    meta = {"run_id": request_id, "request_id": request_id, "action": "dua"}
     for expired in _all_expired(spark, settings, as_of, sources):
         plan = expired.plan
         contract = contracts[plan.source]

@@ -96,3 +96,32 @@ def test_certificate_markdown_in_french_with_counts() -> None:
     assert "Certificat d'effacement rgpd-1" in text
     assert "| silver/consular_register | delete | 1 | 3 | 4 |" in text
     assert "views/level-2/x" in text and "/inbox/x.csv" in text
+
+
+def test_journal_rows_become_audit_steps_of_their_table() -> None:
+    from lake.audit import _concerns, lifecycle_steps
+
+    (step,) = lifecycle_steps(
+        [
+            {
+                "request_id": "rgpd-1",
+                "kind": "erasure",
+                "action": "delete",
+                "table": "quarantine/consular_register",
+                "batch_id": "b1",
+                "rows": 2,
+                "version_after": 7,
+                "at": dt.datetime(2026, 11, 29, tzinfo=dt.UTC),
+                "user": "dpo",
+                "host": "h",
+            }
+        ]
+    )
+    assert (step["run_id"], step["job"], step["table_version"], step["user"]) == (
+        "rgpd-1",
+        "erasure:delete",
+        7,
+        "dpo",
+    )
+    assert _concerns(step, "quarantine", "consular_register", "s3a://b/quarantine/x")
+    assert not _concerns(step, "silver", "consular_register", "s3a://b/silver/x")

@@ -268,6 +268,19 @@ def test_certificate_says_what_was_done_without_the_values(lake, erased) -> None
     assert "Certificat d'effacement" in text
 
 
+def test_audit_names_the_erasure_and_who_ran_it(lake, erased) -> None:
+    import getpass
+
+    from lake.audit import collect
+
+    request = erased["certificate"]["request_id"]
+    for table in ("silver/consular_register", "bronze/consular_register"):
+        newest = collect(lake, table).versions[0]
+        assert newest.run_id == request, table
+        assert newest.run is not None and newest.run["user"] == getpass.getuser()
+        assert newest.run["job"] == "erasure:delete"
+
+
 def test_redelivery_does_not_bring_the_person_back(spark, lake, erased) -> None:
     summary = run(
         spark,
