@@ -43,7 +43,13 @@ from lake.settings import Settings
 from lake.storage import ensure_bucket, object_client, table_uri
 from lake.toolchain import minio_binary
 
-pytestmark = [pytest.mark.spark, pytest.mark.minio, pytest.mark.reliability, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.minio,
+    pytest.mark.reliability,
+    pytest.mark.slow,
+    pytest.mark.fault,
+]
 LAKE = str(Path(sys.executable).parent / "lake")
 SOURCE = "development_aid"
 GOLD = "aide_par_pays_secteur_annee"

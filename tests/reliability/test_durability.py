@@ -30,7 +30,7 @@ from lake.settings import Settings
 from lake.storage import ensure_bucket, object_client
 from lake.toolchain import minio_binary
 
-pytestmark = [pytest.mark.minio, pytest.mark.reliability, pytest.mark.slow]
+pytestmark = [pytest.mark.minio, pytest.mark.reliability, pytest.mark.slow, pytest.mark.fault]
 
 BUCKET = "durable"
 TABLE = f"s3://{BUCKET}/gold/durability_check"
