@@ -46,10 +46,16 @@ from lake.storage import table_uri
 from lifecycle import journal
 from lifecycle.landing_files import blank_lines
 from lifecycle.subjects import SourceMatch, Subject, match_source, sources_for
-from lifecycle.tables import TableChange, commit_metadata, delete_matching, purge_history
+from lifecycle.tables import (
+    TableChange,
+    commit_metadata,
+    delete_matching,
+    purge_history,
+    rows_per_batch,
+)
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 Progress = Callable[[str], None]
 
@@ -222,7 +228,7 @@ def execute(
                 (s_uri, keys, pk),
                 (q_uri, locations, ["_file_uri", "_line"]),
             ):
-                per_batch = _per_batch(spark, uri, frame, on)
+                per_batch = rows_per_batch(spark, uri, frame, on)
                 change = delete_matching(spark, uri, frame, on)
                 log(source, change, per_batch)
                 if change.rows:
@@ -231,7 +237,7 @@ def execute(
                 rewritten = blank_lines(store, contract, uri, lines)
                 landing.append(rewritten.as_dict())
                 outside += _inbox_copies(settings, contract, rewritten.delivery_sha256)
-            per_batch = _per_batch(spark, b_uri, locations, ["_file_uri", "_line"])
+            per_batch = rows_per_batch(spark, b_uri, locations, ["_file_uri", "_line"])
             change = delete_matching(spark, b_uri, locations, ["_file_uri", "_line"])
             log(source, change, per_batch)
             if change.rows:
@@ -268,17 +274,6 @@ def execute(
         paths = journal.write_certificate(certificate_dir, certificate)
         certificate["files"] = [str(p) for p in paths]
     return certificate
-
-
-def _per_batch(spark: SparkSession, uri: str, frame: DataFrame, on: list[str]) -> dict[str, int]:
-    """How many rows of ``uri`` match ``frame``, per ``_batch_id``."""
-    if not delta_io.table_exists(spark, uri):
-        return {}
-    table = delta_io.read_table(spark, uri)
-    if "_batch_id" not in table.columns:
-        return {}
-    hits = table.join(frame.select(*on).distinct(), on=on, how="left_semi")
-    return {r[0]: int(r[1]) for r in hits.groupBy("_batch_id").count().collect()}
 
 
 def _recompute_gold(

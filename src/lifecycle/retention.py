@@ -52,6 +52,7 @@ from lifecycle.tables import (
     delete_matching,
     null_columns,
     purge_history,
+    rows_per_batch,
 )
 
 if TYPE_CHECKING:
@@ -307,13 +308,6 @@ def apply(
     return report
 
 
-def _per_batch(spark: SparkSession, uri: str, frame: DataFrame, on: list[str]) -> dict[str, int]:
-    if not delta_io.table_exists(spark, uri):
-        return {}
-    hits = delta_io.read_table(spark, uri).join(frame, on=on, how="left_semi")
-    return {r[0]: int(r[1]) for r in hits.groupBy("_batch_id").count().collect()}
-
-
 def _end_of_dua(
     spark: SparkSession,
     settings: Settings,
@@ -339,7 +333,7 @@ def _end_of_dua(
     for uri, frame, on, layer in targets:
         if not delta_io.table_exists(spark, uri):
             continue
-        per_batch = _per_batch(spark, uri, frame, on)
+        per_batch = rows_per_batch(spark, uri, frame, on)
         if end == "archive":
             table = delta_io.read_table(spark, uri)
             rows = table.join(frame, on=on, how="left_semi").select(*table.columns)

@@ -131,6 +131,20 @@ def _merge(
     return TableChange(name, action, int(metrics.get(key, 0)), before, after)
 
 
+def rows_per_batch(
+    spark: SparkSession, uri: str, frame: DataFrame, on: Sequence[str]
+) -> dict[str, int]:
+    """How many rows of ``uri`` match ``frame`` on ``on``, per ``_batch_id`` (the journal's
+    counts, which keep reconciliation true after rows leave on purpose)."""
+    if not delta_io.table_exists(spark, uri):
+        return {}
+    table = delta_io.read_table(spark, uri)
+    if "_batch_id" not in table.columns:
+        return {}
+    hits = table.join(frame.select(*on).distinct(), on=list(on), how="left_semi")
+    return {r[0]: int(r[1]) for r in hits.groupBy("_batch_id").count().collect()}
+
+
 def append_rows(spark: SparkSession, uri: str, rows: DataFrame) -> TableChange:
     """Append ``rows`` to ``uri`` (created if missing, new columns accepted): the cold archive."""
     name = "/".join(uri.rstrip("/").split("/")[-3:])  # <archive prefix>/<layer>/<source>
