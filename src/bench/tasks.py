@@ -174,6 +174,7 @@ def _review(
 ) -> dict[str, Any]:
     from lake import delta_io
     from quality.gate import SilverGate
+    from quality.validation import refresh_data_docs
 
     tables = _silver_tables(spark, settings, sources)
 
@@ -197,6 +198,7 @@ def _review(
             assert verdict.marked is not None
             verdict.marked.unpersist()
             decisions[contract.source] = verdict.decision
+        refresh_data_docs(settings.reports.dir)  # once per review, as a pipeline run does
         jobs_review = review_jobs()
     reviewed_s = time.perf_counter() - started
     return {

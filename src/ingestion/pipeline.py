@@ -12,6 +12,7 @@ or waits (``wait_s``); it then reads the run log afresh and skips what the first
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -50,14 +51,38 @@ class RunSummary:
 
 
 def inbox_files(settings: Settings, contract: Contract, inbox: Path | None = None) -> list[Path]:
-    """Delivered files of a source in the inbox (``<inbox>/<source>/**``), oldest first."""
+    """Delivered files of a source in the inbox (``<inbox>/<source>/**``), oldest first.
+
+    Symbolic links are not deliveries: a link (to a file, or a linked directory) could make the
+    lake read and copy into landing a file the silo never delivered (``/etc/shadow``, another
+    silo's extract). They are left out here and named by :func:`inbox_links`.
+    """
     base = (inbox or settings.ingestion.inbox) / contract.source
-    if not base.is_dir():
+    if not base.is_dir() or base.is_symlink():
         return []
     files = [
-        p for p in base.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES[contract.format]
+        p
+        for p in _walk(base)
+        if p.is_file() and not p.is_symlink() and p.suffix.lower() in _SUFFIXES[contract.format]
     ]
     return sorted(files, key=lambda p: (delivery_time(p), p.name))
+
+
+def inbox_links(settings: Settings, contract: Contract, inbox: Path | None = None) -> list[Path]:
+    """Symbolic links found in a source's inbox (refused, see :func:`inbox_files`)."""
+    base = (inbox or settings.ingestion.inbox) / contract.source
+    if base.is_symlink():
+        return [base]
+    return sorted(p for p in _walk(base) if p.is_symlink()) if base.is_dir() else []
+
+
+def _walk(base: Path) -> list[Path]:
+    """Every entry under ``base``, never descending into a linked directory."""
+    found: list[Path] = []
+    for root, dirs, names in os.walk(base, followlinks=False):
+        found.extend(Path(root) / d for d in dirs if (Path(root) / d).is_symlink())
+        found.extend(Path(root) / n for n in names)
+    return found
 
 
 def select_contracts(settings: Settings, sources: Sequence[str] | None) -> list[Contract]:
@@ -165,8 +190,18 @@ def _run_leased(
             summary.records.extend(records)
     except BaseException as exc:
         sink.fail("run", whole, error=f"{type(exc).__name__}: {exc}", inputs=[])
+        _finish_gates(gates, progress)
         raise
+    _finish_gates(gates, progress)
     sink.complete("run", whole, inputs=[], outputs=[])
+
+
+def _finish_gates(gates: Gates, progress: Progress) -> None:
+    """Once per run, after every review (Data Docs); a failure here never hides the run's."""
+    try:
+        gates.finish()
+    except Exception as exc:  # the reviews are stored; only the engineers' pages are late
+        progress(f"warning: the quality reviews' Data Docs were not rebuilt: {exc}")
 
 
 def _run_source(
@@ -184,6 +219,11 @@ def _run_source(
     if "bronze" in wanted:
         todo = list(files) if files else inbox_files(settings, contract)
         progress(f"bronze/{contract.source}: {len(todo)} file(s)")
+        for link in [] if files else inbox_links(settings, contract):
+            progress(
+                f"  warning: {link} is a symbolic link, not a delivered file: refused "
+                "(ask the silo to deliver the file itself)"
+            )
         done = set(runlog.succeeded_batches(settings, contract.source, "bronze"))
         for path in todo:
             _logged(

@@ -7,7 +7,9 @@ last line), and MERGE into ``silver/<source>``: a key seen before is updated onl
 changed and the delivery is not older; history stays in Delta versions.
 
 Reconciliation: bronze rows of the batch = rows merged + rows quarantined at typing + duplicates
-resolved, the quarantine count being read back from its table.
+resolved. The batch's rows are counted by the quality review's single pass over the persisted
+batch; the quarantine count is read back from its table and the merged rows come from the
+MERGE's own metrics, so a write that lost rows shows up as a mismatch.
 """
 
 from __future__ import annotations
@@ -115,33 +117,41 @@ def process_batch(
     bronze = delta_io.read_table(spark, bronze_uri(settings, contract)).filter(
         F.col("_batch_id") == batch
     )
-    record.rows_in = bronze.count()
     typed = conform(
         bronze, contract, country_lookup(spark, bronze, contract), pseudonymisation_key(settings)
     )
     verdict = gate(typed, contract, batch_id=batch, run_id=run_id)
     marked = verdict.marked
     assert marked is not None, "a batch gate returns the marked batch"
+    # The review counted the batch's rows and its rejected rows in its own pass over the
+    # persisted batch (typing keeps one row per bronze row); only a gate that did not count
+    # costs extra passes here.
+    record.rows_in = verdict.rows if verdict.rows is not None else marked.count()
+    rejected = (
+        verdict.rejected
+        if verdict.rejected is not None
+        else marked.filter(F.size(FAILURES) > 0).count()
+    )
     merged = None
     try:
         if verdict.blocked:
             _quarantine(settings, contract, batch, _blocked(marked, contract, verdict.reasons))
             valid_rows = 0
         else:
-            bad = marked.filter(F.size(FAILURES) > 0)
-            if bad.limit(1).count():
-                _quarantine(settings, contract, batch, bad)
+            if rejected:
+                _quarantine(settings, contract, batch, marked.filter(F.size(FAILURES) > 0))
             valid = marked.filter(F.size(FAILURES) == 0).drop(FAILURES)
             valid = valid.drop(
                 FAILURE_COUNT, *[c for c in valid.columns if c.startswith(GATE_COLUMN_PREFIX)]
             )
-            valid_rows = valid.count()
+            valid_rows = record.rows_in - rejected
             merged = _dedupe_and_merge(valid, settings, contract, batch, run_id)
     finally:
         marked.unpersist()
     verdict.record(merged.version if merged else None)
     record.quality = verdict.decision
     record.assertions = verdict.assertions
+    # read back from the quarantine table: what was committed, not what was meant to be
     quarantined = count_quarantined(spark, settings, contract, batch, "silver")
     record.rows_out = merged.source_rows if merged else 0
     record.duplicates_resolved = valid_rows - record.rows_out

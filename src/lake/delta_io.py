@@ -248,6 +248,40 @@ def _require_table(spark: SparkSession, uri: str) -> None:
         )
 
 
+def _credentials_rejected(spark: SparkSession, uri: str) -> bool:
+    """True when the store says the key itself is wrong (not that its policy denies)."""
+    from urllib.parse import urlparse
+
+    from minio import Minio
+    from minio.error import S3Error
+
+    bucket = uri.removeprefix("s3a://").split("/", 1)[0]
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def conf(name: str) -> str | None:
+        value = hadoop.get(f"fs.s3a.bucket.{bucket}.{name}") or hadoop.get(f"fs.s3a.{name}")
+        return None if value is None else str(value)
+
+    endpoint, access, secret = conf("endpoint"), conf("access.key"), conf("secret.key")
+    if not (endpoint and access and secret):
+        return False
+    parsed = urlparse(endpoint if "://" in endpoint else f"http://{endpoint}")
+    client = Minio(
+        parsed.netloc,
+        access_key=access,
+        secret_key=secret,
+        secure=parsed.scheme == "https",
+        region=conf("endpoint.region") or "us-east-1",
+    )
+    try:
+        next(iter(client.list_objects(bucket, prefix="_credentials_probe/")), None)
+    except S3Error as exc:
+        return exc.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch")
+    except Exception:  # unreachable: the caller's message already says what it can
+        return False
+    return False
+
+
 def _s3a_endpoint(spark: SparkSession, uri: str) -> str:
     """The endpoint S3A uses for this URI's bucket (per-bucket settings win, as in S3A)."""
     bucket = uri.removeprefix("s3a://").split("/", 1)[0]
@@ -285,11 +319,23 @@ def _explain(exc: Exception, spark: SparkSession, uri: str, action: str) -> Lake
         )
     ):
         endpoint = _s3a_endpoint(spark, uri)
-        refused = any(
-            m in text
-            for m in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch")
-        )
-        what = "refused the credentials" if refused else "is not reachable"
+        bad_key = any(m in text for m in ("InvalidAccessKeyId", "SignatureDoesNotMatch"))
+        denied = not bad_key and any(m in text for m in ("AccessDenied", "403"))
+        if denied and _credentials_rejected(spark, uri):
+            # a 403 to a HEAD request has no body, so S3A cannot tell a wrong key from a
+            # policy refusal: one listing request, whose error names the reason, tells
+            bad_key, denied = True, False
+        if denied:
+            # valid credentials, but their policy does not allow this (issue 7 roles)
+            return StorageError(
+                f"Could not {action} table {uri}: the object store at {endpoint} denied access "
+                "(the credentials are valid, their policy does not allow this).",
+                endpoint=str(endpoint),
+                fix="run the job under a role allowed to "
+                f"{'write' if action == 'write' else 'read'} this layer (LAKE__STORAGE__ROLE, "
+                "policy/minio-roles.yaml), or ask the lake's administrator",
+            )
+        what = "refused the credentials" if bad_key else "is not reachable"
         return StorageError(
             f"Could not {action} table {uri}: the object store at {endpoint} {what}.",
             endpoint=str(endpoint),

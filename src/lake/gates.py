@@ -56,6 +56,10 @@ class Verdict:
     # The review's results for lineage (OpenLineage dataQualityAssertions): plain mappings with
     # assertion, success, column, severity, name, description, actual.
     assertions: list[dict[str, Any]] = field(default_factory=list)
+    # For a batch gate: the rows of the batch and the rows with a blocking failure, counted in
+    # the review's own pass, so the caller need not count them again (None: not counted).
+    rows: int | None = None
+    rejected: int | None = None
 
     @property
     def blocked(self) -> bool:
@@ -88,7 +92,9 @@ class TableGate(Protocol):
 
 @dataclass(frozen=True)
 class Gates:
-    """The two gates a pipeline run needs."""
+    """The two gates a pipeline run needs, and what to do once the run's reviews are done
+    (``finish``: e.g. rebuild the engineers' Data Docs once, not after every batch)."""
 
     batch: BatchGate
     table: TableGate
+    finish: Callable[[], object] = lambda: None

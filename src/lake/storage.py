@@ -164,6 +164,21 @@ def explain_storage_failure(exc: BaseException, settings: Settings) -> StorageEr
     endpoint = settings.endpoint
     code = getattr(exc, "code", None)
     text = f"{type(exc).__name__}: {exc}"
+    if code == "XMinioStorageFull" or "XMinioStorageFull" in text:
+        return StorageError(
+            f"The object store at {endpoint} is out of space (MinIO: XMinioStorageFull).",
+            endpoint=endpoint,
+            fix="free space or add drives on the MinIO server (`lake status` shows its data "
+            "directory), then rerun the same command: it resumes",
+        )
+    if code == "AccessDenied":
+        return StorageError(
+            f"The object store at {endpoint} denied access (the credentials are valid, their "
+            "policy does not allow this).",
+            endpoint=endpoint,
+            fix="run under a role allowed to do this (LAKE__STORAGE__ROLE, "
+            "policy/minio-roles.yaml), or ask the lake's administrator",
+        )
     if code in _CREDENTIAL_CODES or any(c in text for c in _CREDENTIAL_CODES) or "403" in text:
         return StorageError(
             f"The object store at {endpoint} refused the lake's credentials "

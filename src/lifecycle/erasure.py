@@ -293,15 +293,19 @@ def _recompute_gold(
         uri = table_uri(settings, "gold", name.split("/", 1)[1])
         if delta_io.table_exists(spark, uri):
             before[name] = delta_io.table_version(spark, uri)
-    records = build_gold(
-        spark,
-        settings,
-        run_id=plan.request_id,
-        gate=quality_gates(settings).table,
-        sources={source},
-        lineage=lineage_sink(settings),
-        progress=progress,
-    )
+    gates = quality_gates(settings)
+    try:
+        records = build_gold(
+            spark,
+            settings,
+            run_id=plan.request_id,
+            gate=gates.table,
+            sources={source},
+            lineage=lineage_sink(settings),
+            progress=progress,
+        )
+    finally:
+        gates.finish()  # the Data Docs of the gold reviews
     touched = []
     for record in records:
         name = "gold/" + (record.file_uri or "").rstrip("/").split("/")[-1]

@@ -374,15 +374,19 @@ def _recompute_gold(
     from ingestion.gold import build_gold
     from lake.jobs._compose import lineage_sink, quality_gates
 
-    records = build_gold(
-        spark,
-        settings,
-        run_id=request_id,
-        gate=quality_gates(settings).table,
-        sources={source},
-        lineage=lineage_sink(settings),
-        progress=progress,
-    )
+    gates = quality_gates(settings)
+    try:
+        records = build_gold(
+            spark,
+            settings,
+            run_id=request_id,
+            gate=gates.table,
+            sources={source},
+            lineage=lineage_sink(settings),
+            progress=progress,
+        )
+    finally:
+        gates.finish()  # the Data Docs of the gold reviews
     return [
         (
             TableChange(

@@ -241,6 +241,8 @@ class SilverGate:
                 self.settings, review.rows_for_history(run_id, version, history.now())
             ),
             assertions=assertions(outcomes),
+            rows=rows,
+            rejected=rows if decision == "blocked" else rejected,
         )
 
 

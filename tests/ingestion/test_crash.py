@@ -5,8 +5,6 @@ and the store faults are in tests/reliability/test_crash_layers.py."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ from ingestion.generator import generate_delivery
 from ingestion.pipeline import run
 from lake import delta_io
 from lake.jobs._compose import quality_gates
+from lake.processes import kill_group
 from lake.storage import ensure_bucket, object_client, table_uri
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio, pytest.mark.reliability, pytest.mark.slow]
@@ -55,7 +54,8 @@ def test_killed_bronze_job_rerun_loses_and_duplicates_nothing(spark, lake_settin
             killed_while = "writing bronze data files"
             break
         time.sleep(0.05)
-    os.killpg(job.pid, signal.SIGKILL)
+    # every process of the job (its lease holder included) gone before the rerun judges it
+    assert kill_group(job.pid), "the killed job's processes outlived SIGKILL"
     job.wait(timeout=60)
     assert killed_while is not None, "the job finished before it could be killed"
 

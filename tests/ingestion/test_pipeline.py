@@ -364,6 +364,11 @@ def test_the_review_pages_are_written_in_french(lake) -> None:
     page = html.unescape(files.pages["Administration consulaire"].read_text(encoding="utf-8"))
     assert "part des lignes conformes" in page
     assert "Great Expectations Data Docs" in page
+    from quality.validation import data_docs_index
+
+    # built once by the run (the gates' finish), from every review it stored
+    docs = data_docs_index(settings.reports.dir)
+    assert "silver.consular_register" in docs.read_text(encoding="utf-8")
 
 
 # --- lineage and sensitivity on the same run ------------------------------------------------------

@@ -66,3 +66,20 @@ def test_unreachable_server_is_named_with_the_fix(settings) -> None:
     assert "is not reachable" in error.message
     assert error.fix is not None and "lake up" in error.fix
     assert str(error).endswith("Fix: " + error.fix)
+
+
+def test_a_policy_refusal_is_not_called_a_bad_key(settings) -> None:
+    error = explain_storage_failure(FakeS3Error("AccessDenied"), settings)
+    assert error.message == (
+        "The object store at http://127.0.0.1:9 denied access (the credentials are valid, "
+        "their policy does not allow this)."
+    )
+    assert "LAKE__STORAGE__ROLE" in (error.fix or "")
+
+
+def test_a_full_store_says_so_and_how_to_resume(settings) -> None:
+    error = explain_storage_failure(FakeS3Error("XMinioStorageFull"), settings)
+    assert error.message == (
+        "The object store at http://127.0.0.1:9 is out of space (MinIO: XMinioStorageFull)."
+    )
+    assert "rerun" in (error.fix or "")

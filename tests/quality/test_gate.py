@@ -14,7 +14,7 @@ from lake.contracts import load_contract
 from quality.gate import decide, flagged_counts, mark_failures
 from quality.rules import suite_rules
 from quality.tableschema import import_schema, write_contract
-from quality.validation import data_docs_index, validate
+from quality.validation import data_docs_index, refresh_data_docs, validate
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio]
 
@@ -71,7 +71,11 @@ def test_the_irve_example_passes_its_imported_suite(spark, irve, tmp_path: Path)
     row_outcomes = [o for o in outcomes if o.rule.scope == "row"]
     assert len(row_outcomes) > 30  # types, required, enums, patterns... all evaluated by GX
     assert all(o.success for o in row_outcomes), [o.rule.id for o in row_outcomes if not o.success]
-    assert data_docs_index(tmp_path).is_file()  # engineers' Data Docs
+    # engineers' Data Docs: built once after the run's reviews, from the stored results
+    assert not data_docs_index(tmp_path).is_file()
+    assert refresh_data_docs(tmp_path) == [data_docs_index(tmp_path)]
+    assert data_docs_index(tmp_path).is_file()
+    assert refresh_data_docs(tmp_path) == []  # nothing validated since: nothing rebuilt
 
 
 @needs_irve

@@ -348,7 +348,8 @@ def test_a_spark_read_refused_by_minio_is_one_lake_error(spark, access_lake: Acc
             hadoop.unset(key)
     assert err.value.endpoint == reader.endpoint
     assert uri in err.value.message
-    assert "refused" in err.value.message
+    assert "denied access" in err.value.message  # a policy refusal, not a bad key
+    assert "LAKE__STORAGE__ROLE" in err.value.fix
     assert "at org.apache" not in str(err.value) and "Traceback" not in str(err.value)
 
 

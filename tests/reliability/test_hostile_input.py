@@ -611,6 +611,31 @@ def test_a_traversal_name_lands_under_its_source_prefix(tmp_path: Path) -> None:
     assert landed.uri.endswith(f"/landing/demo/{landed.sha256}/{landed.name}")
 
 
+def test_symbolic_links_in_the_inbox_are_not_deliveries(tmp_path: Path) -> None:
+    from conftest import base_settings
+    from ingestion.pipeline import inbox_files, inbox_links
+
+    settings = base_settings(tmp_path).with_overrides(
+        {"ingestion": {"inbox": str(tmp_path / "in")}}
+    )
+    contract = make_contract(tmp_path)
+    source = tmp_path / "in" / "demo"
+    (source / "2026-01").mkdir(parents=True)
+    real = source / "2026-01" / "demo_2026-01-15.csv"
+    real.write_text("N°;Montant\nA;1\n", encoding="utf-8")
+    secret = tmp_path / "elsewhere" / "secret.csv"
+    secret.parent.mkdir()
+    secret.write_text("N°;Montant\nSECRET;1\n", encoding="utf-8")
+    (source / "linked_2026-01-16.csv").symlink_to(secret)  # a file link
+    (source / "linked-dir").symlink_to(secret.parent, target_is_directory=True)  # a dir link
+
+    assert inbox_files(settings, contract) == [real]
+    assert inbox_links(settings, contract) == [
+        source / "linked-dir",
+        source / "linked_2026-01-16.csv",
+    ]
+
+
 # --- the real stack: a hostile delivery through bronze -------------------------------------------
 
 HR_HEADER = (

@@ -14,10 +14,13 @@ from lake.settings import Settings
 def quality_gates(settings: Settings, *, data_docs: bool | None = None) -> Gates:
     """The silver and gold gates of the quality package (A13 reviews)."""
     from quality.gate import GoldGate, SilverGate
+    from quality.validation import refresh_data_docs
 
     docs = settings.reports.data_docs if data_docs is None else data_docs
     return Gates(
-        batch=SilverGate(settings, data_docs=docs), table=GoldGate(settings, data_docs=docs)
+        batch=SilverGate(settings, data_docs=docs),
+        table=GoldGate(settings, data_docs=docs),
+        finish=lambda: refresh_data_docs(settings.reports.dir),
     )
 
 
