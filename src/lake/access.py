@@ -341,6 +341,41 @@ def role_settings(settings: Settings, role: str, *, directory: Path | None = Non
     )
 
 
+JOB_ROLES = {"bronze": "ingestion", "silver": "transformation", "gold": "transformation"}
+
+
+def job_settings(settings: Settings, layers: Sequence[str]) -> tuple[Settings, str | None]:
+    """The settings a job writing ``layers`` runs with, and the role chosen (None: unchanged).
+
+    A job of one role (bronze: ingestion; silver and/or gold: transformation) takes that role's
+    credentials when ``lake access apply`` created them and the job would otherwise run on the
+    root credentials ``lake up`` wrote (``storage.credentials_file``). Anything explicit wins:
+    ``storage.role``, credentials given in the environment or the config, ``job_roles = false``.
+    A job of several roles (the whole chain) keeps its credentials: it needs both.
+    """
+    from lake.settings import read_credentials_file
+
+    storage = settings.storage
+    if storage.role or not storage.job_roles:
+        return settings, None
+    roles = {JOB_ROLES.get(layer) for layer in layers}
+    if len(roles) != 1 or None in roles:
+        return settings, None
+    role = next(iter(roles))
+    assert role is not None
+    if not credentials_file(secrets_dir(settings), role).is_file():
+        return settings, None
+    try:
+        implicit = storage.credentials_file.is_file() and read_credentials_file(
+            storage.credentials_file
+        ) == (storage.access_key, storage.secret_key)
+    except LakeError:
+        implicit = False
+    if not implicit:
+        return settings, None
+    return role_settings(settings, role), role
+
+
 def view_key(table: str, audience: int) -> str:
     """Where the view of ``table`` (``layer/name``) for ``audience`` is published.
 

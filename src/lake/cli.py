@@ -260,6 +260,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from lake.spark import build_session
 
     layers = [args.layer] if args.layer else list(LAYERS)
+    from lake.access import job_settings
+
+    settings, role = job_settings(settings, layers)
+    if role:
+        _say(f"Running under the MinIO role '{role}' (policy/minio-roles.yaml).")
     _say(f"Starting Spark ({settings.spark.master})...")
     from lake.jobs._compose import lineage_sink, quality_gates
 

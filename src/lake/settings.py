@@ -57,6 +57,10 @@ class StorageSettings:
     # "" = the root (admin) credentials above; a role of policy/minio-roles.yaml ("ingestion",
     # "transformation", "reader-level-N") reads var/secrets/minio-<role>.json (`lake access apply`).
     role: str = ""
+    # With no role set and the root credentials of `lake up` in use, a job of one layer runs under
+    # that layer's role once `lake access apply` created it (bronze: ingestion; silver, gold:
+    # transformation). false: jobs keep the credentials they were given.
+    job_roles: bool = True
     access_key: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
 

@@ -430,3 +430,40 @@ def _repository_files() -> list[Path]:
         check=True,
     ).stdout.split("\n")
     return [REPO / p for p in listed if p and (REPO / p).is_file()]
+
+
+def test_a_layer_job_takes_its_role_only_when_nothing_explicit_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    from lake.access import job_settings
+
+    (tmp_path / "lake.toml").write_text((REPO / "lake.toml").read_text())
+    root = tmp_path / "var" / "minio" / "credentials.json"  # what `lake up` writes
+    root.parent.mkdir(parents=True)
+    root.write_text(json.dumps({"access_key": "root-admin", "secret_key": "r" * 40}))
+    secrets = tmp_path / "var" / "secrets"
+    for role in ("ingestion", "transformation"):
+        path = credentials_file(secrets, role)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"access_key": f"lake-{role}-k", "secret_key": "s" * 40}))
+
+    def keys(layers: list[str], env: dict[str, str] | None = None) -> tuple[str, str | None]:
+        settings, role = job_settings(load_settings(tmp_path / "lake.toml", env=env or {}), layers)
+        return settings.storage.access_key, role
+
+    assert keys(["bronze"]) == ("lake-ingestion-k", "ingestion")
+    assert keys(["silver"]) == ("lake-transformation-k", "transformation")
+    assert keys(["silver", "gold"]) == ("lake-transformation-k", "transformation")
+    # the whole chain needs both roles: it keeps the credentials it was given
+    assert keys(["bronze", "silver", "gold"]) == ("root-admin", None)
+    # anything explicit wins
+    explicit = {"LAKE__STORAGE__ACCESS_KEY": "me", "LAKE__STORAGE__SECRET_KEY": "m" * 40}
+    assert keys(["bronze"], explicit) == ("me", None)
+    assert keys(["bronze"], {"LAKE__STORAGE__ROLE": "transformation"}) == (
+        "lake-transformation-k",
+        None,
+    )
+    assert keys(["bronze"], {"LAKE__STORAGE__JOB_ROLES": "false"}) == ("root-admin", None)
+    # before `lake access apply`: nothing to switch to
+    credentials_file(secrets, "ingestion").unlink()
+    assert keys(["bronze"]) == ("root-admin", None)

@@ -36,7 +36,11 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
         print(f"[{'/'.join(layers)}] {message}", file=sys.stderr, flush=True)
 
     try:
-        settings = load_settings()
+        from lake.access import job_settings
+
+        settings, role = job_settings(load_settings(), layers)
+        if role:
+            say(f"running under the MinIO role '{role}' (policy/minio-roles.yaml)")
         spark = build_session(settings, app_name=f"lake-{'-'.join(layers)}")
         summary = run(
             spark,
