@@ -123,11 +123,21 @@ def validate(
         batch_def = asset.get_batch_definition("whole")
     except (KeyError, LookupError, ValueError):
         batch_def = asset.add_batch_definition_whole_dataframe("whole")
-    definition = _definition(ctx, reports_dir, batch_def, suite_name, rules)
+    from great_expectations.exceptions.resource_freshness import ResourceFreshnessAggregateError
+
     # ValidationDefinition.run stores the result in the context's validation results store, so
     # Data Docs can be built from every stored result once per run (refresh_data_docs) rather
     # than by a checkpoint action after each batch (a second or more each time).
-    result = definition.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
+    for attempt in range(3):
+        definition = _definition(ctx, reports_dir, batch_def, suite_name, rules, fresh=attempt > 0)
+        try:
+            result = definition.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT)
+            break
+        except ResourceFreshnessAggregateError:
+            # another process sharing this reports directory saved the suite since this one
+            # did (GX refuses to run a stale copy): save ours again and retry
+            if attempt == 2:
+                raise
     if data_docs:
         with _lock:
             _stale_docs.add(reports_dir.resolve())
@@ -161,17 +171,24 @@ def validate(
 
 
 def _definition(
-    ctx: Any, reports_dir: Path, batch_def: Any, suite_name: str, rules: Sequence[Rule]
+    ctx: Any,
+    reports_dir: Path,
+    batch_def: Any,
+    suite_name: str,
+    rules: Sequence[Rule],
+    *,
+    fresh: bool = False,
 ) -> Any:
     """The suite's validation definition, saved to the context only when its rules changed in
-    this process (saving rewrites JSON files: a quarter of a second each, every batch)."""
+    this process (saving rewrites JSON files: a quarter of a second each, every batch), or when
+    ``fresh`` (another process saved it since)."""
     import great_expectations as gx
 
     key = (reports_dir.resolve(), suite_name)
     fingerprint = json.dumps([(r.id, r.expectation, repr(r.kwargs), r.severity) for r in rules])
     with _lock:
         cached = _definitions.get(key)
-    if cached is not None and cached[0] == fingerprint:
+    if not fresh and cached is not None and cached[0] == fingerprint:
         return cached[1]
     suite = gx.ExpectationSuite(name=suite_name, expectations=[to_expectation(r) for r in rules])
     suite = ctx.suites.add_or_update(suite)

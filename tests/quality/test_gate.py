@@ -113,3 +113,35 @@ def test_a_broken_copy_fails_exactly_on_the_broken_cells(spark, irve, tmp_path: 
     decision, reasons = decide(outcomes, rejected)
     assert decision == "blocked"
     assert reasons == ["Plus de 50 % des lignes sont rejetées : la livraison entière est retenue"]
+
+
+@pytest.mark.spark
+def test_a_suite_saved_by_another_process_meanwhile_is_saved_again(spark, tmp_path: Path) -> None:
+    """The validation definition is cached per process; when another process sharing the reports
+    directory saves the suite in between (GX then refuses a stale copy), it is saved again."""
+    import great_expectations as gx
+
+    from quality.rules import Rule
+    from quality.validation import context
+
+    rules = [
+        Rule(
+            "demo.n.required",
+            "expect_column_values_to_not_be_null",
+            {"column": "n"},
+            "blocking",
+            "n",
+            "sont vides",
+        )
+    ]
+    df = spark.createDataFrame([(1,), (None,), (3,)], "n int")
+    first = validate(df, rules, suite_name="silver.demo", reports_dir=tmp_path, data_docs=False)
+    assert [o.unexpected_count for o in first] == [1]
+    # what another process's review does: the same suite saved anew (new expectation ids)
+    other = gx.ExpectationSuite(
+        name="silver.demo",
+        expectations=[gx.expectations.ExpectColumnValuesToNotBeNull(column="n")],
+    )
+    context(tmp_path).suites.add_or_update(other)
+    again = validate(df, rules, suite_name="silver.demo", reports_dir=tmp_path, data_docs=False)
+    assert [o.unexpected_count for o in again] == [1]
