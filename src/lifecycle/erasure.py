@@ -51,6 +51,7 @@ from lifecycle.tables import (
     commit_metadata,
     delete_matching,
     purge_history,
+    recompute_gold,
     rows_per_batch,
 )
 
@@ -285,27 +286,12 @@ def _recompute_gold(
     progress: Progress,
 ) -> list[str]:
     """Recompute the source's gold indicators; refuse to certify if one stays blocked."""
-    from ingestion.gold import build_gold
-    from lake.jobs._compose import lineage_sink, quality_gates
-
     before = {}
     for name in plan.gold_of(source):
         uri = table_uri(settings, "gold", name.split("/", 1)[1])
         if delta_io.table_exists(spark, uri):
             before[name] = delta_io.table_version(spark, uri)
-    gates = quality_gates(settings)
-    try:
-        records = build_gold(
-            spark,
-            settings,
-            run_id=plan.request_id,
-            gate=gates.table,
-            sources={source},
-            lineage=lineage_sink(settings),
-            progress=progress,
-        )
-    finally:
-        gates.finish()  # the Data Docs of the gold reviews
+    records = recompute_gold(spark, settings, plan.request_id, source, progress)
     touched = []
     for record in records:
         name = "gold/" + (record.file_uri or "").rstrip("/").split("/")[-1]

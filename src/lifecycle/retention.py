@@ -52,6 +52,7 @@ from lifecycle.tables import (
     delete_matching,
     null_columns,
     purge_history,
+    recompute_gold,
     rows_per_batch,
 )
 
@@ -371,22 +372,7 @@ def _end_of_dua(
 def _recompute_gold(
     spark: SparkSession, settings: Settings, request_id: str, source: str, progress: Progress
 ) -> list[tuple[TableChange, dict[str, int]]]:
-    from ingestion.gold import build_gold
-    from lake.jobs._compose import lineage_sink, quality_gates
-
-    gates = quality_gates(settings)
-    try:
-        records = build_gold(
-            spark,
-            settings,
-            run_id=request_id,
-            gate=gates.table,
-            sources={source},
-            lineage=lineage_sink(settings),
-            progress=progress,
-        )
-    finally:
-        gates.finish()  # the Data Docs of the gold reviews
+    records = recompute_gold(spark, settings, request_id, source, progress)
     return [
         (
             TableChange(

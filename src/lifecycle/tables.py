@@ -27,7 +27,13 @@ from lake.objects import ObjectStore
 from lake.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pyspark.sql import DataFrame, SparkSession
+
+    from ingestion.runlog import RunRecord
+
+    Progress = Callable[[str], None]
 
 _LOG_ENTRY = re.compile(r"^(\d{20})\.")
 
@@ -214,3 +220,26 @@ def _truncate_log(settings: Settings, uri: str, checkpoint_version: int) -> tupl
     if old:
         store.remove(old)
     return len(old), checkpoint_version
+
+
+def recompute_gold(
+    spark: SparkSession, settings: Settings, run_id: str, source: str, progress: Progress
+) -> list[RunRecord]:
+    """Rebuild the gold indicators of ``source`` through the gold gate, as a pipeline run does
+    (lineage, quality review, Data Docs once at the end); the run-log records of each."""
+    from ingestion.gold import build_gold
+    from lake.jobs._compose import lineage_sink, quality_gates
+
+    gates = quality_gates(settings)
+    try:
+        return build_gold(
+            spark,
+            settings,
+            run_id=run_id,
+            gate=gates.table,
+            sources={source},
+            lineage=lineage_sink(settings),
+            progress=progress,
+        )
+    finally:
+        gates.finish()  # the Data Docs of the gold reviews
