@@ -249,37 +249,23 @@ def _require_table(spark: SparkSession, uri: str) -> None:
 
 
 def _credentials_rejected(spark: SparkSession, uri: str) -> bool:
-    """True when the store says the key itself is wrong (not that its policy denies)."""
-    from urllib.parse import urlparse
-
-    from minio import Minio
-    from minio.error import S3Error
+    """True when the store says the S3A key of this URI's bucket is wrong (not a policy)."""
+    from lake.storage import key_rejected
 
     bucket = uri.removeprefix("s3a://").split("/", 1)[0]
     hadoop = spark.sparkContext._jsc.hadoopConfiguration()
 
-    def conf(name: str) -> str | None:
+    def conf(name: str) -> str:
         value = hadoop.get(f"fs.s3a.bucket.{bucket}.{name}") or hadoop.get(f"fs.s3a.{name}")
-        return None if value is None else str(value)
+        return "" if value is None else str(value)
 
-    endpoint, access, secret = conf("endpoint"), conf("access.key"), conf("secret.key")
-    if not (endpoint and access and secret):
-        return False
-    parsed = urlparse(endpoint if "://" in endpoint else f"http://{endpoint}")
-    client = Minio(
-        parsed.netloc,
-        access_key=access,
-        secret_key=secret,
-        secure=parsed.scheme == "https",
+    return key_rejected(
+        conf("endpoint"),
+        conf("access.key"),
+        conf("secret.key"),
+        bucket=bucket,
         region=conf("endpoint.region") or "us-east-1",
     )
-    try:
-        next(iter(client.list_objects(bucket, prefix="_credentials_probe/")), None)
-    except S3Error as exc:
-        return exc.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch")
-    except Exception:  # unreachable: the caller's message already says what it can
-        return False
-    return False
 
 
 def _s3a_endpoint(spark: SparkSession, uri: str) -> str:

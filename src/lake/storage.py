@@ -159,6 +159,41 @@ def ensure_bucket(settings: Settings) -> None:
         raise explain_storage_failure(exc, settings) from exc
 
 
+def key_rejected(
+    endpoint: str, access_key: str, secret_key: str, *, bucket: str, region: str = "us-east-1"
+) -> bool:
+    """True when the store says the key itself is wrong, not that its policy denies.
+
+    A 403 to a HEAD request has no body, so clients (the MinIO client says ``AccessDenied``,
+    S3A a bare 403) cannot tell a wrong key from a policy refusal; one listing request, whose
+    error names its code, tells. False when the store cannot be asked.
+    """
+    import urllib3
+    from minio import Minio
+    from minio.error import S3Error
+
+    parsed = urlparse(endpoint if "://" in endpoint else f"http://{endpoint}")
+    if not (parsed.netloc and access_key and secret_key):
+        return False
+    try:
+        client = Minio(
+            parsed.netloc,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=parsed.scheme == "https",
+            region=region,
+            http_client=urllib3.PoolManager(
+                timeout=urllib3.Timeout(connect=2.0, read=10.0), retries=urllib3.Retry(total=0)
+            ),
+        )
+        next(iter(client.list_objects(bucket, prefix="_credentials_probe/")), None)
+    except S3Error as exc:
+        return exc.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch")
+    except Exception:  # unreachable or refused at another level: the caller says what it knows
+        return False
+    return False
+
+
 def explain_storage_failure(exc: BaseException, settings: Settings) -> StorageError:
     """Translate a client or Spark failure talking to the object store into a StorageError."""
     endpoint = settings.endpoint
@@ -171,7 +206,13 @@ def explain_storage_failure(exc: BaseException, settings: Settings) -> StorageEr
             fix="free space or add drives on the MinIO server (`lake status` shows its data "
             "directory), then rerun the same command: it resumes",
         )
-    if code == "AccessDenied":
+    if code == "AccessDenied" and not key_rejected(
+        endpoint,
+        settings.storage.access_key,
+        settings.storage.secret_key,
+        bucket=settings.storage.bucket,
+        region=settings.storage.region,
+    ):
         return StorageError(
             f"The object store at {endpoint} denied access (the credentials are valid, their "
             "policy does not allow this).",
