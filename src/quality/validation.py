@@ -185,7 +185,7 @@ def _definition(
     import great_expectations as gx
 
     key = (reports_dir.resolve(), suite_name)
-    fingerprint = json.dumps([(r.id, r.expectation, repr(r.kwargs), r.severity) for r in rules])
+    fingerprint = repr(list(rules))  # every field of every rule: what the suite is built from
     with _lock:
         cached = _definitions.get(key)
     if not fresh and cached is not None and cached[0] == fingerprint:
