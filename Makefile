@@ -8,6 +8,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 LAKE   := $(VENV)/bin/lake
 PYTEST_ARGS ?=
+# The packages (the design card's top level), the tests and the tools: what lint and format read.
+CODE   := lake ingestion quality governance lifecycle app tests tools
 
 .PHONY: bench browser compose-cli compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
 
@@ -90,13 +92,13 @@ browser:
 	  apt-get install -y --no-install-recommends chromium)
 
 lint: setup
-	@$(PY) -m ruff check src tests tools
-	@$(PY) -m ruff format --check src tests tools
+	@$(PY) -m ruff check $(CODE)
+	@$(PY) -m ruff format --check $(CODE)
 	@$(PY) -m mypy
 
 format: setup
-	@$(PY) -m ruff format src tests tools
-	@$(PY) -m ruff check --fix src tests tools
+	@$(PY) -m ruff format $(CODE)
+	@$(PY) -m ruff check --fix $(CODE)
 
 # Re-resolve every dependency from pyproject.toml and record the exact versions.
 lock:

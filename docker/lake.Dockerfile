@@ -11,7 +11,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-
 WORKDIR /opt/lake
 COPY pyproject.toml constraints.txt README.md lake.toml ./
 COPY jvm ./jvm
-COPY src ./src
+COPY lake ./lake
+COPY ingestion ./ingestion
+COPY quality ./quality
+COPY governance ./governance
+COPY lifecycle ./lifecycle
+COPY app ./app
 COPY contracts ./contracts
 COPY policy ./policy
 COPY samples ./samples

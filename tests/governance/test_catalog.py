@@ -14,12 +14,12 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from conftest import base_settings
-from governance.catalog import Catalog, ColumnEntry, TableEntry, build_catalog, render_text
-from governance.catalog_render import format_size_fr
-from governance.catalog_scan import latest_quality, list_tables, scan_table
-from governance.lineage_graph import DatasetEdge, LineageGraph
-from governance.lineage_model import ColumnEdge, ColumnRef, DatasetRef, Tag
-from governance.propagation import DerivedTag, explain_fr, propagate
+from governance.catalog.entries import Catalog, ColumnEntry, TableEntry, build_catalog, render_text
+from governance.catalog.render import format_size_fr
+from governance.catalog.scan import latest_quality, list_tables, scan_table
+from governance.lineage.graph import DatasetEdge, LineageGraph
+from governance.lineage.model import ColumnEdge, ColumnRef, DatasetRef, Tag
+from governance.sensitivity.propagation import DerivedTag, explain_fr, propagate
 from lake.contracts import Contract, load_contracts
 from lake.settings import Settings
 from lake.storage import openlineage_dataset, table_uri
@@ -292,7 +292,7 @@ def test_lists_tables_on_the_object_store(tmp_path: Path, monkeypatch: pytest.Mo
         "landing/visas/abc/file.xlsx",
         "meta/run_log/_delta_log/00000000000000000000.json",
     ]
-    monkeypatch.setattr("governance.catalog_scan.object_client", lambda _: FakeClient(keys))
+    monkeypatch.setattr("governance.catalog.scan.object_client", lambda _: FakeClient(keys))
     assert list_tables(base_settings(tmp_path)) == [("bronze", "visas"), ("silver", "visas")]
 
 

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from governance.catalog import Catalog, ColumnEntry, TableEntry
-from governance.cloud import (
+from governance.catalog.entries import Catalog, ColumnEntry, TableEntry
+from governance.cloud.framework import (
     CloudPolicyError,
     Decision,
     assess,
@@ -24,9 +24,9 @@ from governance.cloud import (
     render_html,
     render_text,
 )
-from governance.cloud_policy import Condition, DatasetFacts, Policy, default_policy_path
+from governance.cloud.policy import Condition, DatasetFacts, Policy, default_policy_path
 from governance.errors import GovernanceError
-from governance.lineage_model import Tag
+from governance.lineage.model import Tag
 
 POLICY = default_policy_path(REPO)
 NOW = dt.datetime(2026, 3, 2, 10, 30, tzinfo=dt.UTC)

@@ -17,15 +17,15 @@ import pandas as pd
 import pytest
 
 from governance.errors import ExportRefused, GovernanceError
-from governance.export import (
+from governance.lineage.model import ColumnEdge, ColumnRef, DatasetRef, Tag
+from governance.sensitivity.export import (
     ExportFiles,
     apply_plan,
     export_opendata,
     neutralise_cell,
     visible_columns,
 )
-from governance.lineage_model import ColumnEdge, ColumnRef, DatasetRef, Tag
-from governance.propagation import DerivedTag, propagate
+from governance.sensitivity.propagation import DerivedTag, propagate
 
 NS = "s3://lake"
 REGISTER = DatasetRef(NS, "silver/consular_register")
@@ -408,7 +408,7 @@ def test_a_failure_while_writing_leaves_no_file(tmp_path: Path) -> None:
 def test_view_csv_neutralises_formulas(tmp_path) -> None:
     import pandas as pd
 
-    from governance.export import write_view_csv
+    from governance.sensitivity.export import write_view_csv
 
     path = tmp_path / "views" / "v.csv"
     write_view_csv(

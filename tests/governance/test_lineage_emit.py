@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, base_settings
-from governance.lineage_emit import OpenLineageSink
-from governance.ol_schema import EventValidator, SpecLocation, check_run_states
+from governance.lineage.emit import OpenLineageSink
+from governance.lineage.ol_schema import EventValidator, SpecLocation, check_run_states
 from lake.contracts import load_contracts
 from lake.lineage import ColumnSource, DatasetIO
 from lake.processes import free_port

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from governance.errors import LineageError
-from governance.lineage_graph import DatasetEdge, FacetTag, LineageGraph
-from governance.lineage_model import LAKE_PRODUCER, ColumnEdge, ColumnRef, DatasetRef
-from governance.lineage_render import render_svg, render_tree
+from governance.lineage.graph import DatasetEdge, FacetTag, LineageGraph
+from governance.lineage.model import LAKE_PRODUCER, ColumnEdge, ColumnRef, DatasetRef
+from governance.lineage.render import render_svg, render_tree
 
 REPO = Path(__file__).resolve().parents[2]
 NS = "s3://lake"

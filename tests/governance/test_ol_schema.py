@@ -27,8 +27,8 @@ from openlineage.client.facet_v2 import (
 from openlineage.client.serde import Serde
 
 from governance.errors import GovernanceError
-from governance.lineage_model import LAKE_PRODUCER, STATISTICAL_SECRET_SCHEMA
-from governance.ol_schema import (
+from governance.lineage.model import LAKE_PRODUCER, STATISTICAL_SECRET_SCHEMA
+from governance.lineage.ol_schema import (
     DEFAULT_SPEC_DIR,
     SPEC_ENV,
     EventValidator,

@@ -8,7 +8,14 @@ import pytest
 from stdnum import iban, luhn
 from stdnum.fr import nir, siren
 
-from governance.pii import Evidence, Suggestion, mask, name_tokens, scan_column, scan_table
+from governance.sensitivity.pii import (
+    Evidence,
+    Suggestion,
+    mask,
+    name_tokens,
+    scan_column,
+    scan_table,
+)
 
 # --- generators of valid identifiers and of look-alikes with a broken check key ----------------
 

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from governance.errors import GovernanceError
-from governance.lineage_model import ColumnEdge, ColumnRef, DatasetRef, Tag
-from governance.propagation import DerivedTag, explain_fr, propagate, table_levels
+from governance.lineage.model import ColumnEdge, ColumnRef, DatasetRef, Tag
+from governance.sensitivity.propagation import DerivedTag, explain_fr, propagate, table_levels
 
 NS = "s3://lake"
 BRONZE = DatasetRef(NS, "bronze/consular_register")

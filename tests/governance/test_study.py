@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from governance.errors import GovernanceError
-from governance.study import StudyInputs, compute, load_cost_model
-from governance.study_format import (
+from governance.study.build import StudyInputs, compute, load_cost_model
+from governance.study.format import (
     format_date_fr,
     format_eur_fr,
     format_int_fr,
@@ -22,9 +22,9 @@ from governance.study_format import (
     format_percent_fr,
     format_size_fr,
 )
-from governance.study_model import Study
-from governance.study_render import markdown_escape, render_html, render_markdown
-from governance.study_svg import checked_svg
+from governance.study.model import Study
+from governance.study.render import markdown_escape, render_html, render_markdown
+from governance.study.svg import checked_svg
 
 REPO = Path(__file__).resolve().parents[2]
 GB = 10**9

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import governance.contract_edit as contract_edit_module
-from governance.pii import Evidence, Suggestion
-from governance.suggestions import (
+import governance.sensitivity.contract_edit as contract_edit_module
+from governance.sensitivity.pii import Evidence, Suggestion
+from governance.sensitivity.suggestions import (
     ContractEditError,
     SuggestionError,
     apply_to_contract,

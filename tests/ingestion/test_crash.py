@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from app.compose import quality_gates
 from conftest import lake_env
 from ingestion.generator import generate_delivery
 from ingestion.pipeline import run
 from lake import delta_io
-from lake.jobs._compose import quality_gates
 from lake.processes import kill_group
 from lake.storage import ensure_bucket, object_client, table_uri
 

@@ -140,7 +140,7 @@ class Place:
 
 def _insee_places() -> tuple[dict[str, Place], set[str]]:
     """INSEE names and ISO codes -> place, plus pycountry's English names; and the INSEE names."""
-    path = REPO / "src/ingestion/data/insee_cog_pays_territoires_2025.csv"
+    path = REPO / "ingestion/data/insee_cog_pays_territoires_2025.csv"
     if not path.exists():
         path = REPO.parent / "shared/reference/insee-cog-pays-territoires-2025.csv"
     places: dict[str, Place] = {}

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from app.compose import lineage_sink, quality_gates
 from conftest import REPO
 from ingestion import runlog
 from ingestion.pipeline import run
 from lake import delta_io
 from lake.delta_reader import open_table
-from lake.jobs._compose import lineage_sink, quality_gates
 from lake.storage import ensure_bucket, table_uri
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio]
@@ -375,9 +375,9 @@ def test_the_review_pages_are_written_in_french(lake) -> None:
 
 
 def test_every_lineage_event_validates_against_the_official_schemas(lake) -> None:
-    from governance.lineage_model import LAKE_PRODUCER
-    from governance.ol_schema import EventValidator, SpecLocation, check_run_states
-    from governance.sensitivity import event_files
+    from governance.lineage.model import LAKE_PRODUCER
+    from governance.lineage.ol_schema import EventValidator, SpecLocation, check_run_states
+    from governance.sensitivity.tags import event_files
 
     settings, _ = lake
     spec = SpecLocation.find()
@@ -395,13 +395,13 @@ def test_every_lineage_event_validates_against_the_official_schemas(lake) -> Non
     assert spark.events > 0 and spark.problems == []  # Spark's events fit the spec too
     import argparse
 
-    from lake.cli_governance import cmd_lineage_validate
+    from app.cli.governance import cmd_lineage_validate
 
     assert cmd_lineage_validate(settings, argparse.Namespace(spec=None, json=False)) == 0
 
 
 def test_a_gold_column_traces_back_to_its_delivered_file_through_the_merge(lake) -> None:
-    from governance.sensitivity import load_graph
+    from governance.sensitivity.tags import load_graph
 
     settings, _ = lake
     graph = load_graph(settings)
@@ -427,9 +427,9 @@ def test_tags_follow_lineage_and_gate_the_open_data_export(lake, tmp_path: Path)
 
     from frictionless import Schema
 
+    from app.cli.governance import cmd_export_opendata
     from governance.errors import ExportRefused
-    from governance.sensitivity import derived_tags, load_graph
-    from lake.cli_governance import cmd_export_opendata
+    from governance.sensitivity.tags import derived_tags, load_graph
 
     settings, _ = lake
     graph = load_graph(settings)
@@ -456,7 +456,7 @@ def test_tags_follow_lineage_and_gate_the_open_data_export(lake, tmp_path: Path)
 
 
 def test_no_credential_reaches_the_lineage_events(lake) -> None:
-    from governance.sensitivity import event_files
+    from governance.sensitivity.tags import event_files
 
     settings, _ = lake
     for path in event_files(settings):
@@ -468,8 +468,8 @@ def test_no_credential_reaches_the_lineage_events(lake) -> None:
 def test_the_pii_scanner_suggests_tags_on_real_bronze_samples(lake, capsys) -> None:
     import argparse
 
-    from governance.suggestions import load_store
-    from lake.cli_governance import _tags_store, cmd_tags_scan
+    from app.cli.governance import _tags_store, cmd_tags_scan
+    from governance.sensitivity.suggestions import load_store
 
     settings, _ = lake
     args = argparse.Namespace(source=["consular_register", "pvt_visas"], rows=200, json=False)
@@ -486,7 +486,7 @@ def test_the_pii_scanner_suggests_tags_on_real_bronze_samples(lake, capsys) -> N
 def test_the_catalogue_counts_domains_and_exposure(lake, capsys) -> None:
     import argparse
 
-    from lake.cli_governance import cmd_catalog
+    from app.cli.governance import cmd_catalog
 
     settings, _ = lake
     assert cmd_catalog(settings, argparse.Namespace(json=True)) == 0
@@ -503,7 +503,7 @@ def test_the_catalogue_counts_domains_and_exposure(lake, capsys) -> None:
 
 
 def test_the_cloud_framework_keeps_personal_data_off_the_public_cloud(lake) -> None:
-    from lake.cli_reports import cloud_decisions, gather
+    from app.cli.reports import cloud_decisions, gather
 
     settings, _ = lake
     _, decisions = cloud_decisions(settings, gather(settings))
@@ -522,8 +522,8 @@ def test_every_figure_of_the_study_comes_from_the_lake(lake, tmp_path: Path) -> 
 
     import yaml
 
-    from governance.study_cost import load_cost_model
-    from lake.cli_reports import build_study, cloud_decisions, gather
+    from app.cli.reports import build_study, cloud_decisions, gather
+    from governance.study.cost import load_cost_model
 
     settings, _ = lake
     facts = gather(settings)
@@ -555,7 +555,7 @@ def test_every_figure_of_the_study_comes_from_the_lake(lake, tmp_path: Path) -> 
 def test_the_reports_render_in_headless_chromium(lake, tmp_path: Path) -> None:
     import argparse
 
-    from lake.cli_reports import cmd_reports
+    from app.cli.reports import cmd_reports
 
     settings, _ = lake
     assert cmd_reports(settings, argparse.Namespace(json=False)) == 0

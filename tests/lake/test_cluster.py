@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from app.compose import quality_gates
 from conftest import REPO, lake_env
 from ingestion.pipeline import run
 from lake import spark_cluster
 from lake.delta_reader import open_table
-from lake.jobs._compose import quality_gates
 from lake.storage import ensure_bucket, table_uri
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio, pytest.mark.slow]

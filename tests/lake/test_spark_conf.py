@@ -10,7 +10,7 @@ from lake.settings import load_settings
 from lake.spark import spark_conf, submit_command
 
 REPO = Path(__file__).resolve().parents[2]
-JOB = REPO / "src/lake/jobs/smoke.py"
+JOB = REPO / "app/jobs/smoke.py"
 
 
 @pytest.fixture

@@ -99,7 +99,7 @@ def test_certificate_markdown_in_french_with_counts() -> None:
 
 
 def test_journal_rows_become_audit_steps_of_their_table() -> None:
-    from lake.audit import _concerns, lifecycle_steps
+    from governance.audit import _concerns, lifecycle_steps
 
     (step,) = lifecycle_steps(
         [

@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
+from app.compose import lineage_sink, quality_gates
 from ingestion.gold import INDICATORS
 from ingestion.pipeline import run
 from ingestion.runlog import read_runs
 from lake import delta_io
 from lake.delta_reader import open_table
-from lake.jobs._compose import lineage_sink, quality_gates
 from lake.storage import ensure_bucket, object_client, table_uri
 from lifecycle import journal
 from lifecycle.access_request import gather, page
@@ -271,7 +271,7 @@ def test_certificate_says_what_was_done_without_the_values(lake, erased) -> None
 def test_audit_names_the_erasure_and_who_ran_it(lake, erased) -> None:
     import getpass
 
-    from lake.audit import collect
+    from governance.audit import collect
 
     request = erased["certificate"]["request_id"]
     for table in ("silver/consular_register", "bronze/consular_register"):

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from ingestion import runlog
-from ingestion.runlog import RunRecord, complete_row, current_command
-from lake.audit import (
+from governance.audit import (
     build_timeline,
     lineage_runs,
     parse_history,
     render_text,
     scrub,
 )
+from ingestion import runlog
+from ingestion.runlog import RunRecord, complete_row, current_command
 
 pytestmark = [pytest.mark.reliability]
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -265,7 +265,7 @@ def test_a_run_log_written_before_the_new_columns_still_reads_and_evolves(tmp_pa
 
 
 def test_a_bad_table_name_is_one_clear_line(capsys) -> None:
-    from lake.cli import main
+    from app.cli.main import main
 
     assert main(["audit", "nowhere"]) == 1
     err = capsys.readouterr().err
@@ -285,10 +285,10 @@ LAKE = str(Path(sys.executable).parent / "lake")
 def test_lake_audit_attributes_every_version_to_the_run_and_the_user(
     spark, lake_settings, tmp_path
 ) -> None:
+    from app.compose import lineage_sink, quality_gates
     from conftest import lake_env
     from ingestion.generator import generate_delivery
     from ingestion.pipeline import run
-    from lake.jobs._compose import lineage_sink, quality_gates
     from lake.storage import ensure_bucket
 
     source = "travel_advice"

@@ -30,13 +30,13 @@ from pathlib import Path
 
 import pytest
 
+from app.compose import quality_gates
 from conftest import base_settings, lake_env
 from ingestion import runlog
 from ingestion.generator import generate_delivery
 from ingestion.pipeline import run
 from lake import delta_io
 from lake.delta_reader import log_objects, open_table
-from lake.jobs._compose import quality_gates
 from lake.leases import list_leases
 from lake.minio_server import ServerState, start
 from lake.processes import alive, free_port, kill_group, stop_pid, wait_port_closed

@@ -541,7 +541,7 @@ def test_formula_cells_in_a_workbook_are_kept_as_their_text(tmp_path: Path) -> N
 
 
 def test_formula_text_is_neutralised_in_the_csv_export() -> None:
-    from governance.export import neutralise_cell
+    from governance.sensitivity.export import neutralise_cell
 
     assert [neutralise_cell(v) for v in FORMULAS] == ["'" + v for v in FORMULAS]
     assert [neutralise_cell(v) for v in MARKUP] == MARKUP  # markup is escaped where shown
@@ -654,13 +654,13 @@ def hr_line(agent: str, last_name: str = "Pérez") -> str:
 @pytest.mark.spark
 @pytest.mark.minio
 def test_a_hostile_delivery_through_bronze_keeps_every_line(spark, lake_settings, tmp_path) -> None:
+    from app.compose import quality_gates
     from ingestion import runlog
     from ingestion.bronze import batch_id_for
     from ingestion.landing import sha256_of
     from ingestion.pipeline import run
     from lake import delta_io
     from lake.contracts import get_contract
-    from lake.jobs._compose import quality_gates
     from lake.storage import ensure_bucket, object_client, table_uri
 
     settings = lake_settings.with_overrides(

@@ -1,0 +1,404 @@
+"""The roadmap dashboard (actions A03 and A06): the lake's own indicators against their targets.
+
+A03 asks for "un tableau de bord de suivi des chantiers de la feuille de route" and A06 for
+"une sélection courte d'indicateurs" that the strategic committee can act on. This module turns
+plain inputs (the catalogue as `Catalog.to_dict` gives it, the rows of ``meta/quality_results``,
+and a few counts and flags the caller measures) into `Indicator` records, then into one static
+French page: a card per indicator with its value, the target of annex 4 of the roadmap, a small
+progress bar (inline SVG with a text alternative) and how the value is computed.
+
+Targets are those the roadmap states (annex 4, "Synthèse des indicateurs de performance par
+action"): 4 business domains covered by a catalogue (A08, A11), +10 datasets exposed per year
+(A08), 1 published data schema and 1 quality review (A13), the opportunity study done (A15), the
+cloud-usage concept done (A09). The roadmap states no target for open-data eligibility.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from governance.errors import GovernanceError
+from governance.pages import as_utc, environment, format_count_fr, format_datetime_fr, safe_link
+from lake.contracts import EXPOSURE_LEVELS
+
+__all__ = ["STATUSES", "Indicator", "Status", "compute_indicators", "render_dashboard"]
+
+Status = Literal["ok", "en cours", "à faire"]
+STATUSES: tuple[Status, ...] = ("ok", "en cours", "à faire")
+_STATUS_WORDS: Mapping[str, tuple[str, str]] = {  # CSS class, words
+    "ok": ("ok", "Cible atteinte"),
+    "en cours": ("en-cours", "En cours"),
+    "à faire": ("a-faire", "À faire"),
+}
+_PLURALS: Mapping[str, str] = {"jeu de données": "jeux de données"}
+_BAR_WIDTH = 240
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One roadmap indicator, measured on the lake.
+
+    Attributes:
+        code: The roadmap action, e.g. ``"A13"``.
+        label_fr: What is measured, in French.
+        value: The measure: a count, or whether a deliverable exists.
+        target: The roadmap's target (annex 4); None when the roadmap states none.
+        unit: The counted thing, singular (``"revue"``); empty for a deliverable.
+        status: ``ok`` (target reached), ``en cours`` (started, below the target or without
+            one) or ``à faire`` (nothing yet).
+        source_fr: How the value is computed, in French, for the reader who checks it.
+        key: Stable identifier (``quality_reviews``...), used for links and tests.
+        target_fr: The roadmap's wording of the indicator and its target.
+        details: Extra lines shown under the value (names, breakdowns).
+        as_of: When the value was measured.
+    """
+
+    code: str
+    label_fr: str
+    value: int | bool
+    target: int | bool | None
+    unit: str
+    status: Status
+    source_fr: str
+    key: str = ""
+    target_fr: str = ""
+    details: tuple[str, ...] = ()
+    as_of: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise GovernanceError(
+                f"Indicator {self.key or self.code}: status must be one of "
+                f"{', '.join(map(repr, STATUSES))}; found {self.status!r}."
+            )
+
+    @property
+    def progress(self) -> float | None:
+        """Share of the target reached, from 0 to 1; None when there is no target."""
+        if self.target is None:
+            return None
+        if isinstance(self.value, bool) or isinstance(self.target, bool):
+            return 1.0 if self.value else 0.0
+        return 1.0 if self.target <= 0 else max(0.0, min(1.0, self.value / self.target))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary with stable keys."""
+        data = asdict(self)
+        data["details"] = list(self.details)
+        data["as_of"] = self.as_of.isoformat() if self.as_of else None
+        return data
+
+
+def compute_indicators(
+    catalog: Mapping[str, Any],
+    quality_rows: Sequence[Mapping[str, Any]],
+    *,
+    schemas_published: int,
+    open_data_eligible: Sequence[str],
+    study_done: bool,
+    cloud_done: bool,
+    generated_at: dt.datetime,
+) -> list[Indicator]:
+    """The dashboard's indicators, in the order the page shows them.
+
+    Args:
+        catalog: The catalogue as `governance.catalog.entries.Catalog.to_dict` gives it; reads
+            ``summary.domains``, ``summary.tables_per_layer`` and each table's ``layer`` and
+            ``level``.
+        quality_rows: Rows of ``meta/quality_results`` (one per expectation per review); reads
+            ``review_id``, ``reviewed_at`` and ``table``.
+        schemas_published: Number of Table Schema files exported (A13), counted by the caller.
+        open_data_eligible: Names of the datasets eligible for open data (level 4, no personal
+            data), as the caller decided them; duplicates count once.
+        study_done: The A15 opportunity study has been generated.
+        cloud_done: The A09 cloud-usage framework has been generated.
+        generated_at: When the indicators are measured; reviews dated after it are not counted.
+
+    Returns:
+        Seven indicators: quality reviews and published schemas (A13), business domains
+        covered (A08/A11), datasets exposed (A08), datasets eligible for open data (A11),
+        opportunity study (A15), cloud-usage framework (A09).
+
+    Raises:
+        GovernanceError: The catalogue has no ``summary`` mapping, or ``schemas_published`` is
+            negative.
+    """
+    summary = catalog.get("summary")
+    if not isinstance(summary, Mapping):
+        found = ", ".join(sorted(map(str, catalog))) or "none"
+        raise GovernanceError(
+            f"The catalogue has no 'summary' mapping; found keys: {found}.",
+            fix="Pass Catalog.to_dict() (the JSON of `lake governance catalog --json`).",
+        )
+    if schemas_published < 0:
+        raise GovernanceError(
+            f"schemas_published must be 0 or more; found {schemas_published}.",
+            fix="Pass the number of Table Schema files exported.",
+        )
+    indicators = [
+        _reviews(quality_rows, generated_at),
+        _counted(
+            "schemas_published",
+            "A13",
+            "Schémas de données publiés",
+            schemas_published,
+            target=1,
+            unit="schéma",
+            source_fr="nombre de fichiers Table Schema (format schema.data.gouv.fr) exportés "
+            "depuis le lac (commande « lake quality export-schema »)",
+            target_fr="Publier ou contribuer à un schéma de données : 1",
+        ),
+        _domains(summary),
+        _exposed(catalog, summary),
+        _open_data(open_data_eligible),
+        _done(
+            "opportunity_study",
+            "A15",
+            "Étude d'opportunité du lac de données",
+            study_done,
+            source_fr="l'étude d'opportunité est générée à partir des métadonnées du lac",
+            target_fr="Etude d'opportunité réalisée.",
+        ),
+        _done(
+            "cloud_framework",
+            "A09",
+            "Cadre d'usage du cloud pour les données",
+            cloud_done,
+            source_fr="le cadre d'usage du cloud (hébergement admissible par jeu de données) est "
+            "généré à partir de la sensibilité et du lignage",
+            target_fr="Elaboration d'un concept d'emploi représentatif de l'ensemble des "
+            "positions des parties prenantes.",
+        ),
+    ]
+    return [_measured(i, generated_at) for i in indicators]
+
+
+def render_dashboard(
+    indicators: Sequence[Indicator], out: Path, *, links: Mapping[str, str]
+) -> Path:
+    """Write the dashboard as one static French page.
+
+    Args:
+        indicators: As `compute_indicators` returns them, in the order to show.
+        out: The page to write (its folder is created; an existing page is overwritten).
+        links: Address of the report behind an indicator, by indicator ``key`` or, failing
+            that, by roadmap ``code`` (e.g. ``{"A13": "quality/index.html"}``). Only web, file
+            and relative addresses become links; others are shown as text.
+
+    Returns:
+        ``out``.
+    """
+    as_of = [i.as_of for i in indicators if i.as_of is not None]
+    cards = [_card(i, links) for i in indicators]
+    html = (
+        environment()
+        .get_template("dashboard.html")
+        .render(
+            cards=cards,
+            generated=format_datetime_fr(max(as_of) if as_of else dt.datetime.now(dt.UTC)),
+            reached=sum(i.status == "ok" for i in indicators),
+            total=len(indicators),
+        )
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
+def _reviews(rows: Sequence[Mapping[str, Any]], cutoff: dt.datetime) -> Indicator:
+    limit = as_utc(cutoff)
+    kept = [
+        r
+        for r in rows
+        if r.get("review_id") not in (None, "")
+        and ((when := _when(r.get("reviewed_at"))) is None or when <= limit)
+    ]
+    reviews = {str(r["review_id"]) for r in kept}
+    tables = {str(r["table"]) for r in kept if r.get("table")}
+    times = [w for r in kept if (w := _when(r.get("reviewed_at"))) is not None]
+    details = [f"Tables revues : {len(tables)}"] if reviews else []
+    if times:
+        details.append(f"Dernière revue : {format_datetime_fr(max(times))}")
+    return _counted(
+        "quality_reviews",
+        "A13",
+        "Revues de qualité des données réalisées",
+        len(reviews),
+        target=1,
+        unit="revue",
+        source_fr="nombre de review_id distincts dans meta/quality_results (revues datées "
+        "après la date du tableau de bord exclues)",
+        target_fr="Nombre de revues de qualité des données : 1",
+        details=tuple(details),
+    )
+
+
+def _domains(summary: Mapping[str, Any]) -> Indicator:
+    domains = sorted({str(d) for d in summary.get("domains") or () if d})
+    count = len(domains) if domains else int(summary.get("domain_count") or 0)
+    return _counted(
+        "domains_covered",
+        "A08/A11",
+        "Domaines métiers couverts par le catalogue",
+        count,
+        target=4,
+        unit="domaine",
+        source_fr="nombre de domaines métiers distincts des tables du catalogue du lac "
+        "(summary.domains du catalogue)",
+        target_fr="Nombre de domaines métiers couverts par un catalogue de données : 4",
+        details=tuple(domains),
+    )
+
+
+def _exposed(catalog: Mapping[str, Any], summary: Mapping[str, Any]) -> Indicator:
+    tables = catalog.get("tables")
+    if isinstance(tables, Sequence):
+        gold = [t for t in tables if isinstance(t, Mapping) and t.get("layer") == "gold"]
+        count = len(gold)
+        levels = [t.get("level") for t in gold]
+    else:  # a summary-only catalogue: the count is known, the breakdown is not
+        count = int((summary.get("tables_per_layer") or {}).get("gold") or 0)
+        levels = []
+    details = [
+        f"Niveau {n} ({EXPOSURE_LEVELS[n]}) : {format_count_fr(levels.count(n), 'table')}"
+        for n in sorted(EXPOSURE_LEVELS)
+        if levels.count(n)
+    ]
+    if levels.count(None):
+        details.append(f"Non classées : {format_count_fr(levels.count(None), 'table')}")
+    return _counted(
+        "datasets_exposed",
+        "A08",
+        "Jeux de données exposés (tables gold)",
+        count,
+        target=10,
+        unit="jeu de données",
+        source_fr="nombre de tables de la couche gold du catalogue, réparties par niveau "
+        "d'exposition (le plus restrictif de leurs colonnes)",
+        target_fr="Nombre de jeux de données exposés : +10 par an",
+        details=tuple(details),
+    )
+
+
+def _open_data(names: Sequence[str]) -> Indicator:
+    unique = sorted({str(n) for n in names if n})
+    return _counted(
+        "open_data_eligible",
+        "A11",
+        "Jeux de données éligibles à l'ouverture (open data)",
+        len(unique),
+        target=None,
+        unit="jeu de données",
+        source_fr="jeux de données de niveau 4 (ouvert à tous) sans donnée personnelle ni "
+        "champ d'exclusion, d'après la sensibilité propagée le long du lignage",
+        target_fr="Déterminer pour ces données le niveau de sensibilité de l'information et en "
+        "déduire le niveau d'ouverture possible des données",
+        details=tuple(unique),
+    )
+
+
+def _counted(
+    key: str,
+    code: str,
+    label_fr: str,
+    value: int,
+    *,
+    target: int | None,
+    unit: str,
+    source_fr: str,
+    target_fr: str,
+    details: tuple[str, ...] = (),
+) -> Indicator:
+    # Without a target nothing can be declared reached: a non-zero count is work in progress.
+    status: Status = "à faire" if value <= 0 else "ok"
+    if value > 0 and (target is None or value < target):
+        status = "en cours"
+    return Indicator(
+        code=code,
+        label_fr=label_fr,
+        value=value,
+        target=target,
+        unit=unit,
+        status=status,
+        source_fr=source_fr,
+        key=key,
+        target_fr=target_fr,
+        details=details,
+    )
+
+
+def _done(
+    key: str, code: str, label_fr: str, done: bool, *, source_fr: str, target_fr: str
+) -> Indicator:
+    return Indicator(
+        code=code,
+        label_fr=label_fr,
+        value=bool(done),
+        target=True,
+        unit="",
+        status="ok" if done else "à faire",
+        source_fr=source_fr,
+        key=key,
+        target_fr=target_fr,
+    )
+
+
+def _measured(indicator: Indicator, when: dt.datetime) -> Indicator:
+    return replace(indicator, as_of=as_utc(when))
+
+
+def _card(indicator: Indicator, links: Mapping[str, str]) -> dict[str, Any]:
+    """What the template needs for one indicator, every text already in French."""
+    singular, plural = indicator.unit, _PLURALS.get(indicator.unit)
+    target: str | None
+    if isinstance(indicator.value, bool):
+        value = "document produit" if indicator.value else "document pas encore produit"
+        target = "document produit"
+    else:
+        value = format_count_fr(indicator.value, singular, plural).strip()
+        target = (
+            None
+            if indicator.target is None
+            else format_count_fr(int(indicator.target), singular, plural).strip()
+        )
+    progress = indicator.progress
+    href = links.get(indicator.key) or links.get(indicator.code)
+    return {
+        "key": indicator.key,
+        "code": indicator.code,
+        "label": indicator.label_fr,
+        "value": value,
+        "target": target,
+        "target_fr": indicator.target_fr,
+        "status": _STATUS_WORDS[indicator.status][0],
+        "status_words": _STATUS_WORDS[indicator.status][1],
+        "source": indicator.source_fr,
+        "details": indicator.details,
+        "href": safe_link(href),
+        "href_text": href or "",
+        "bar": None
+        if progress is None
+        else {
+            "width": _BAR_WIDTH,
+            "filled": round(progress * _BAR_WIDTH),
+            "percent": f"{round(progress * 100)}\u202f%",
+            "alt": f"{indicator.label_fr} : {value} sur une cible de {target} "
+            f"({round(progress * 100)}\u202f% de la cible)",
+        },
+    }
+
+
+def _when(value: Any) -> dt.datetime | None:
+    """A review time as aware UTC; None when missing or unreadable."""
+    if isinstance(value, dt.datetime):
+        return as_utc(value)
+    if isinstance(value, str) and value:
+        try:
+            return as_utc(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return None
+    return None

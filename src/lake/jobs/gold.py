@@ -1,8 +1,0 @@
-"""spark-submit entry point: the gold layer (`lake submit gold -- --source adoptions`)."""
-
-from __future__ import annotations
-
-from lake.jobs._ingest import main
-
-if __name__ == "__main__":
-    raise SystemExit(main(["gold"], description=__doc__))
