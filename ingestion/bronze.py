@@ -53,12 +53,6 @@ def batch_id_for(contract: Contract, sha256: str) -> str:
     return f"{contract.source}-{sha256[:16]}"
 
 
-def bronze_uri(settings: Settings, contract: Contract) -> str:
-    return table_uri(settings, "bronze", contract.source)
-
-
-def quarantine_uri(settings: Settings, contract: Contract) -> str:
-    return table_uri(settings, "quarantine", contract.source)
 
 
 def ingest_file(
@@ -109,7 +103,7 @@ def ingest_file(
         bronze_rows = _with_provenance(records, contract, batch, landed)
         version = delta_io.write_table(
             bronze_rows,
-            bronze_uri(settings, contract),
+            table_uri(settings, "bronze", contract.source),
             mode="append",
             merge_schema=True,
             idempotent=(f"bronze:{batch}", 0),
@@ -120,7 +114,7 @@ def ingest_file(
     finally:
         store.remove_prefix(staging)
     in_bronze = (
-        delta_io.read_table(spark, bronze_uri(settings, contract))
+        delta_io.read_table(spark, table_uri(settings, "bronze", contract.source))
         .filter(f"_batch_id = '{batch}'")
         .count()
     )
@@ -225,7 +219,7 @@ def _quarantine_malformed(
     df = spark.createDataFrame(rows, schema=QUARANTINE_SCHEMA)
     delta_io.write_table(
         df,
-        quarantine_uri(settings, contract),
+        table_uri(settings, "quarantine", contract.source),
         mode="append",
         merge_schema=True,  # quarantine tables written before rules were named gain the column
         idempotent=(f"quarantine-bronze:{batch}", 0),
@@ -235,7 +229,7 @@ def _quarantine_malformed(
 def count_quarantined(
     spark: SparkSession, settings: Settings, contract: Contract, batch: str, stage: str
 ) -> int:
-    uri = quarantine_uri(settings, contract)
+    uri = table_uri(settings, "quarantine", contract.source)
     if not delta_io.table_exists(spark, uri):
         return 0
     return (

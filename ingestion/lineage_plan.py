@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ingestion.bronze import PROVENANCE, bronze_uri, quarantine_uri
-from ingestion.gold import Indicator
+from ingestion.bronze import PROVENANCE
+from ingestion.indicators import Indicator
 from ingestion.runlog import RunRecord
 from lake.contracts import Contract
 from lake.lineage import ColumnSource, DatasetIO
@@ -55,7 +55,7 @@ def _provenance() -> list[tuple[str, str]]:
 
 def _quarantine_io(settings: Settings, contract: Contract, record: RunRecord) -> DatasetIO:
     return DatasetIO(
-        uri=quarantine_uri(settings, contract),
+        uri=table_uri(settings, "quarantine", contract.source),
         columns=_QUARANTINE_COLUMNS,
         source=contract.source,
         rows=record.quarantined,
@@ -74,7 +74,9 @@ def bronze_step(
 ) -> tuple[list[DatasetIO], list[DatasetIO]]:
     """Inputs and outputs of landing -> bronze for one delivered file."""
     if record is None or not record.file_uri:
-        return [], [DatasetIO(uri=bronze_uri(settings, contract), source=contract.source)]
+        return [], [
+            DatasetIO(uri=table_uri(settings, "bronze", contract.source), source=contract.source)
+        ]
     landing = landing_io(contract, record)
     lineage: dict[str, list[ColumnSource]] = {
         c.name: [ColumnSource(landing.uri, c.source_name, description="en-tête livré")]
@@ -85,7 +87,7 @@ def bronze_step(
     columns = [(c.name, "string") for c in contract.columns]
     columns += [(f"extra_{e.lower()}", "string") for e in record.extra_columns]
     bronze = DatasetIO(
-        uri=bronze_uri(settings, contract),
+        uri=table_uri(settings, "bronze", contract.source),
         columns=columns + _provenance(),
         lineage=lineage,
         source=contract.source,
@@ -102,7 +104,7 @@ def silver_step(
     assertions: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[list[DatasetIO], list[DatasetIO]]:
     """Inputs and outputs of bronze -> silver for one batch (through the MERGE)."""
-    bronze = bronze_uri(settings, contract)
+    bronze = table_uri(settings, "bronze", contract.source)
     source = DatasetIO(
         uri=bronze,
         columns=[(c.name, "string") for c in contract.columns] + _provenance(),

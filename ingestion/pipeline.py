@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from ingestion import runlog
 from ingestion.bronze import ingest_file
@@ -29,6 +29,7 @@ from ingestion.silver import pending_batches, process_batch
 from lake.contracts import Contract, get_contract, load_contracts
 from lake.errors import LakeError
 from lake.gates import Gates
+from lake.layers import PIPELINE_LAYERS, StepLayer
 from lake.leases import LeaseSet
 from lake.lineage import DatasetIO, LineageSink, NoLineage
 from lake.settings import Settings
@@ -36,8 +37,8 @@ from lake.settings import Settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-Layer = Literal["bronze", "silver", "gold"]
-LAYERS: tuple[Layer, ...] = ("bronze", "silver", "gold")
+Layer = StepLayer
+LAYERS = PIPELINE_LAYERS
 _SUFFIXES = {"csv": (".csv", ".txt"), "xlsx": (".xlsx",), "json": (".jsonl", ".json")}
 Progress = Callable[[str], None]
 

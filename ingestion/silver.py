@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ingestion.bronze import QUARANTINE_SCHEMA, bronze_uri, count_quarantined, quarantine_uri
+from ingestion.bronze import QUARANTINE_SCHEMA, count_quarantined
 from ingestion.conform import conform
 from ingestion.runlog import RunRecord, check, now
 from lake import delta_io
@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 
-
-def silver_uri(settings: Settings, contract: Contract) -> str:
-    return table_uri(settings, "silver", contract.source)
 
 
 def pending_batches(
@@ -51,7 +48,7 @@ def pending_batches(
     if not todo:
         return []
     rows = (
-        delta_io.read_table(spark, bronze_uri(settings, contract))
+        delta_io.read_table(spark, table_uri(settings, "bronze", contract.source))
         .filter(F.col("_batch_id").isin(sorted(todo)))
         .groupBy("_batch_id")
         .agg(F.min("_delivered_at").alias("d"))
@@ -114,7 +111,7 @@ def process_batch(
         status="failed",
         started_at=now(),
     )
-    bronze = delta_io.read_table(spark, bronze_uri(settings, contract)).filter(
+    bronze = delta_io.read_table(spark, table_uri(settings, "bronze", contract.source)).filter(
         F.col("_batch_id") == batch
     )
     typed = conform(
@@ -202,7 +199,7 @@ def _dedupe_and_merge(
     )
     return delta_io.merge_table(
         deduped,
-        silver_uri(settings, contract),
+        table_uri(settings, "silver", contract.source),
         keys=key,
         update_condition="t._row_hash <> s._row_hash AND s._delivered_at >= t._delivered_at",
         commit_info={"run_id": run_id, "batch_id": batch},
@@ -251,7 +248,7 @@ def _quarantine(settings: Settings, contract: Contract, batch: str, bad: DataFra
     )
     delta_io.write_table(
         rows,
-        quarantine_uri(settings, contract),
+        table_uri(settings, "quarantine", contract.source),
         mode="append",
         merge_schema=True,
         idempotent=(f"quarantine-silver:{batch}", 0),

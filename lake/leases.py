@@ -40,13 +40,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lake.errors import LakeError, StorageError
+from lake.layers import DATA_LAYERS
 from lake.settings import Settings
 from lake.storage import LAYERS, explain_storage_failure, lake_root, object_client
 
 log = logging.getLogger(__name__)
 
 LOCK_PREFIX = "_locks"
-LEASED_LAYERS = ("bronze", "silver", "gold", "quarantine")
+LEASED_LAYERS = DATA_LAYERS
 Progress = Callable[[str], None]
 
 

@@ -15,17 +15,16 @@ endpoint and the fix, before Spark gets a chance to retry for minutes and die in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from lake.errors import StorageError
+from lake.layers import LAYERS, Layer
 from lake.settings import Settings
 
 if TYPE_CHECKING:
     from minio import Minio
 
-Layer = Literal["landing", "bronze", "silver", "gold", "quarantine", "meta"]
-LAYERS: tuple[Layer, ...] = ("landing", "bronze", "silver", "gold", "quarantine", "meta")
 
 _CREDENTIAL_CODES = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidTokenId"}

@@ -17,13 +17,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingestion.bronze import bronze_uri, quarantine_uri
 from ingestion.gold import INDICATORS
-from ingestion.silver import silver_uri
 from lake import delta_io
 from lake.contracts import load_contracts
 from lake.keys import pseudonymisation_key
 from lake.settings import Settings
+from lake.storage import table_uri
 from lifecycle.subjects import Subject, match_source, sources_for
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ def gather(spark: SparkSession, settings: Settings, subject: Subject) -> dict[st
             "retention": f"{contract.retention.years} ans, puis {contract.retention.end}",
         }
         locations = match.locations_frame(spark)
-        bronze = delta_io.read_table(spark, bronze_uri(settings, contract))
+        bronze = delta_io.read_table(spark, table_uri(settings, "bronze", contract.source))
         columns = [c.name for c in contract.columns if c.name in bronze.columns]
         entry["delivered"] = [
             _plain(r.asDict())
@@ -56,7 +55,7 @@ def gather(spark: SparkSession, settings: Settings, subject: Subject) -> dict[st
             .orderBy("_delivered_at", "_line")
             .collect()
         ]
-        s_uri = silver_uri(settings, contract)
+        s_uri = table_uri(settings, "silver", contract.source)
         pseudonymised = [c.name for c in contract.columns if c.pseudonymise]
         entry["current"] = []
         if match.keys and delta_io.table_exists(spark, s_uri):
@@ -71,7 +70,7 @@ def gather(spark: SparkSession, settings: Settings, subject: Subject) -> dict[st
                 entry["current"].append(
                     {k: v for k, v in record.items() if not k.startswith("_") or k == "_file_uri"}
                 )
-        q_uri = quarantine_uri(settings, contract)
+        q_uri = table_uri(settings, "quarantine", contract.source)
         entry["quarantine"] = []
         if delta_io.table_exists(spark, q_uri):
             entry["quarantine"] = [

@@ -30,15 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingestion.bronze import bronze_uri, quarantine_uri
 from ingestion.gold import INDICATORS
 from ingestion.landing import sha256_of
 from ingestion.pipeline import inbox_files, tables_written
-from ingestion.silver import silver_uri
 from lake import delta_io
 from lake.contracts import Contract, load_contracts
 from lake.errors import LakeError
 from lake.keys import pseudonymisation_key
+from lake.layers import PIPELINE_LAYERS, SOURCE_LAYERS
 from lake.leases import LeaseSet
 from lake.objects import ObjectStore
 from lake.settings import Settings
@@ -57,6 +56,9 @@ from lifecycle.tables import (
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from lake.gates import Gates
+    from lake.lineage import LineageSink
 
 Progress = Callable[[str], None]
 
@@ -137,7 +139,7 @@ def plan_erasure(
 
 
 def _handled(settings: Settings, contract: Contract) -> set[str]:
-    names = {f"{layer}/{contract.source}" for layer in ("bronze", "silver", "quarantine")}
+    names = {f"{layer}/{contract.source}" for layer in SOURCE_LAYERS}
     return names | {f"gold/{i.name}" for i in INDICATORS if contract.source in i.sources}
 
 
@@ -154,7 +156,7 @@ def _lineage(settings: Settings, plan: ErasurePlan) -> None:
         plan.lineage_available = False
         return
     for match in plan.found:
-        namespace, name = openlineage_dataset(bronze_uri(settings, match.contract))
+        namespace, name = openlineage_dataset(table_uri(settings, "bronze", match.contract.source))
         try:
             down = graph.downstream(DatasetRef(namespace, name))
         except UnknownLineageName:
@@ -173,10 +175,16 @@ def execute(
     settings: Settings,
     plan: ErasurePlan,
     *,
+    gates: Gates,
+    lineage: LineageSink,
     certificate_dir: Path | None = None,
     progress: Progress = lambda _: None,
 ) -> dict[str, Any]:
-    """Carry out ``plan``; returns the certificate (also written under ``certificate_dir``)."""
+    """Carry out ``plan``; returns the certificate (also written under ``certificate_dir``).
+
+    ``gates`` and ``lineage`` review and trace the gold indicators recomputed without the person
+    (the caller composes them: ``app.compose.quality_gates`` / ``lineage_sink``).
+    """
     started = journal.now()
     changes: list[TableChange] = []
     rows: list[dict[str, Any]] = []
@@ -211,7 +219,7 @@ def execute(
         # one writer per table: the pipeline's jobs wait or fail while the erasure holds them
         leases = LeaseSet(
             settings,
-            tables_written([contract], ["bronze", "silver", "gold"]),
+            tables_written([contract], list(PIPELINE_LAYERS)),
             run_id=plan.request_id,
             job="rgpd-erase",
             progress=progress,
@@ -221,9 +229,9 @@ def execute(
             keys = match.keys_frame(spark).cache()
             locations = match.locations_frame(spark).cache()
             pk = list(contract.primary_key)
-            s_uri = silver_uri(settings, contract)
-            q_uri = quarantine_uri(settings, contract)
-            b_uri = bronze_uri(settings, contract)
+            s_uri = table_uri(settings, "silver", contract.source)
+            q_uri = table_uri(settings, "quarantine", contract.source)
+            b_uri = table_uri(settings, "bronze", contract.source)
             touched = []
             for uri, frame, on in (
                 (s_uri, keys, pk),
@@ -245,7 +253,9 @@ def execute(
                 touched.append(b_uri)
             keys.unpersist()
             locations.unpersist()
-            touched += _recompute_gold(spark, settings, plan, source, log, progress)
+            touched += _recompute_gold(
+                spark, settings, plan, source, log, progress, gates=gates, lineage=lineage
+            )
             for uri in touched:
                 result = purge_history(spark, settings, uri, retain_hours=0)
                 purges.append(
@@ -284,6 +294,9 @@ def _recompute_gold(
     source: str,
     log: Callable[[str, TableChange, dict[str, int]], None],
     progress: Progress,
+    *,
+    gates: Gates,
+    lineage: LineageSink,
 ) -> list[str]:
     """Recompute the source's gold indicators; refuse to certify if one stays blocked."""
     before = {}
@@ -291,7 +304,9 @@ def _recompute_gold(
         uri = table_uri(settings, "gold", name.split("/", 1)[1])
         if delta_io.table_exists(spark, uri):
             before[name] = delta_io.table_version(spark, uri)
-    records = recompute_gold(spark, settings, plan.request_id, source, progress)
+    records = recompute_gold(
+        spark, settings, plan.request_id, source, progress, gates=gates, lineage=lineage
+    )
     touched = []
     for record in records:
         name = "gold/" + (record.file_uri or "").rstrip("/").split("/")[-1]

@@ -31,14 +31,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ingestion.bronze import bronze_uri, quarantine_uri
 from ingestion.conform import conform
 from ingestion.pipeline import tables_written
-from ingestion.silver import country_lookup, silver_uri
+from ingestion.silver import country_lookup
 from lake import delta_io
 from lake.contracts import Contract, load_contracts
 from lake.errors import LakeError
 from lake.keys import pseudonymisation_key
+from lake.layers import PIPELINE_LAYERS
 from lake.leases import LeaseSet
 from lake.objects import ObjectStore
 from lake.settings import Settings
@@ -58,6 +58,9 @@ from lifecycle.tables import (
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
+
+    from lake.gates import Gates
+    from lake.lineage import LineageSink
 
 Progress = Callable[[str], None]
 LOCATION = ["_file_uri", "_line"]
@@ -144,9 +147,9 @@ def _expired(
     pk = list(contract.primary_key)
     before_cutoff = _age(contract) < F.lit(cutoff)
     s_uri, b_uri, q_uri = (
-        silver_uri(settings, contract),
-        bronze_uri(settings, contract),
-        quarantine_uri(settings, contract),
+        table_uri(settings, "silver", contract.source),
+        table_uri(settings, "bronze", contract.source),
+        table_uri(settings, "quarantine", contract.source),
     )
     locations = spark.createDataFrame([], "_file_uri string, _line long")
     silver = delta_io.read_table(spark, s_uri) if delta_io.table_exists(spark, s_uri) else None
@@ -244,9 +247,15 @@ def apply(
     *,
     as_of: dt.date | None = None,
     sources: Sequence[str] | None = None,
+    gates: Gates,
+    lineage: LineageSink,
     progress: Progress = lambda _: None,
 ) -> dict[str, Any]:
-    """Enforce the DUA of every (or the given) source; returns the report, journaled."""
+    """Enforce the DUA of every (or the given) source; returns the report, journaled.
+
+    ``gates`` and ``lineage`` review and trace the gold indicators recomputed after a purge
+    (the caller composes them: ``app.compose.quality_gates`` / ``lineage_sink``).
+    """
     request_id = (
         "dua-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + (secrets.token_hex(3))
     )
@@ -259,7 +268,7 @@ def apply(
         plan = expired.plan
         contract = contracts[plan.source]
         # one writer per table: pipeline jobs wait or fail while the DUA is applied
-        tables = tables_written([contract], ["bronze", "silver", "gold"])
+        tables = tables_written([contract], list(PIPELINE_LAYERS))
         leases = LeaseSet(settings, tables, run_id=request_id, job="lifecycle", progress=progress)
         with leases, commit_metadata(spark, meta):
             changes: list[tuple[TableChange, dict[str, int]]] = []
@@ -271,7 +280,9 @@ def apply(
                 )
                 changes = _end_of_dua(spark, settings, contract, expired, store)
                 if any(c.rows for c, _ in changes if c.table.startswith("silver/")):
-                    changes += _recompute_gold(spark, settings, request_id, plan.source, progress)
+                    changes += _recompute_gold(
+                        spark, settings, request_id, plan.source, progress, gates, lineage
+                    )
             for table in tables:
                 uri = table_uri(settings, table.split("/")[0], table.split("/")[1])  # type: ignore[arg-type]
                 if not delta_io.table_exists(spark, uri):
@@ -320,9 +331,9 @@ def _end_of_dua(
     end = contract.retention.end
     plan = expired.plan
     s_uri, b_uri, q_uri = (
-        silver_uri(settings, contract),
-        bronze_uri(settings, contract),
-        quarantine_uri(settings, contract),
+        table_uri(settings, "silver", contract.source),
+        table_uri(settings, "bronze", contract.source),
+        table_uri(settings, "quarantine", contract.source),
     )
     targets = (
         (s_uri, expired.keys, pk, "silver"),
@@ -370,9 +381,17 @@ def _end_of_dua(
 
 
 def _recompute_gold(
-    spark: SparkSession, settings: Settings, request_id: str, source: str, progress: Progress
+    spark: SparkSession,
+    settings: Settings,
+    request_id: str,
+    source: str,
+    progress: Progress,
+    gates: Gates,
+    lineage: LineageSink,
 ) -> list[tuple[TableChange, dict[str, int]]]:
-    records = recompute_gold(spark, settings, request_id, source, progress)
+    records = recompute_gold(
+        spark, settings, request_id, source, progress, gates=gates, lineage=lineage
+    )
     return [
         (
             TableChange(

@@ -20,13 +20,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ingestion.bronze import bronze_uri, quarantine_uri
 from ingestion.conform import conform
-from ingestion.silver import country_lookup, silver_uri
+from ingestion.silver import country_lookup
 from lake import delta_io
 from lake.contracts import Contract
 from lake.errors import LakeError
 from lake.settings import Settings
+from lake.storage import table_uri
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -182,12 +182,12 @@ def match_source(
     pk = list(contract.primary_key)
     keys: set[tuple[Any, ...]] = set()
     bronze = None
-    b_uri = bronze_uri(settings, contract)
+    b_uri = table_uri(settings, "bronze", contract.source)
     if delta_io.table_exists(spark, b_uri):
         raw = delta_io.read_table(spark, b_uri)
         bronze = conform(raw, contract, country_lookup(spark, raw, contract), key).persist()
         keys |= {tuple(r) for r in bronze.filter(condition).select(*pk).distinct().collect()}
-    s_uri = silver_uri(settings, contract)
+    s_uri = table_uri(settings, "silver", contract.source)
     silver = delta_io.read_table(spark, s_uri) if delta_io.table_exists(spark, s_uri) else None
     if silver is not None:
         keys |= {tuple(r) for r in silver.filter(condition).select(*pk).distinct().collect()}
@@ -207,7 +207,7 @@ def match_source(
             bronze.unpersist()
     if silver is not None and keys:
         match.silver_rows = silver.join(match.keys_frame(spark), on=pk, how="inner").count()
-    q_uri = quarantine_uri(settings, contract)
+    q_uri = table_uri(settings, "quarantine", contract.source)
     if delta_io.table_exists(spark, q_uri):
         quarantine = delta_io.read_table(spark, q_uri)
         needles = [str(v) for k in keys for v in k if isinstance(v, str)]

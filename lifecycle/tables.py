@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from ingestion.runlog import RunRecord
+    from lake.gates import Gates
+    from lake.lineage import LineageSink
 
     Progress = Callable[[str], None]
 
@@ -223,14 +225,24 @@ def _truncate_log(settings: Settings, uri: str, checkpoint_version: int) -> tupl
 
 
 def recompute_gold(
-    spark: SparkSession, settings: Settings, run_id: str, source: str, progress: Progress
+    spark: SparkSession,
+    settings: Settings,
+    run_id: str,
+    source: str,
+    progress: Progress,
+    *,
+    gates: Gates,
+    lineage: LineageSink,
 ) -> list[RunRecord]:
     """Rebuild the gold indicators of ``source`` through the gold gate, as a pipeline run does
-    (lineage, quality review, Data Docs once at the end); the run-log records of each."""
-    from app.compose import lineage_sink, quality_gates
+    (lineage, quality review, Data Docs once at the end); the run-log records of each.
+
+    Args:
+        gates: The quality gates (the caller composes them: ``app.compose.quality_gates``).
+        lineage: Where each rebuild's lineage goes (``app.compose.lineage_sink``).
+    """
     from ingestion.gold import build_gold
 
-    gates = quality_gates(settings)
     try:
         return build_gold(
             spark,
@@ -238,7 +250,7 @@ def recompute_gold(
             run_id=run_id,
             gate=gates.table,
             sources={source},
-            lineage=lineage_sink(settings),
+            lineage=lineage,
             progress=progress,
         )
     finally:

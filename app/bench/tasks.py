@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from lake.layers import PIPELINE_LAYERS, StepLayer
 from lake.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from lake.contracts import Contract
 
 TaskKind = Literal["pipeline", "bronze", "baseline", "review", "upload", "peer"]
-Layer = Literal["bronze", "silver", "gold"]
+Layer = StepLayer
 SPARK_TASKS: frozenset[str] = frozenset({"pipeline", "bronze", "baseline", "review"})
 _GOLD_STARTS = "gold: indicators"  # the chain's progress line when gold begins
 
@@ -48,7 +49,7 @@ def execute(
         raise ValueError(f"task {kind!r} needs a SparkSession")
     if kind == "pipeline":
         assert spark is not None
-        layers: tuple[Layer, ...] = ("bronze", "silver", "gold")
+        layers: tuple[Layer, ...] = PIPELINE_LAYERS
         return _counted(spark, lambda: _pipeline(spark, settings, sources, layers))
     if kind == "bronze":
         assert spark is not None

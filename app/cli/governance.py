@@ -240,7 +240,8 @@ def cmd_export_view(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(settings: Settings, args: argparse.Namespace) -> int:
-    from governance.catalog.entries import build_catalog, render_text
+    from governance.catalog.entries import build_catalog
+    from governance.catalog.render import render_text
     from governance.sensitivity.tags import derived_tags, load_graph
     from lake.contracts import load_contracts
 

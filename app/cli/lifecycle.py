@@ -54,6 +54,7 @@ def cmd_lifecycle_plan(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_lifecycle_apply(settings: Settings, args: argparse.Namespace) -> int:
     if args.dry_run:
         return cmd_lifecycle_plan(settings, args)
+    from app.compose import lineage_sink, quality_gates
     from lifecycle.retention import apply
 
     report = apply(
@@ -61,6 +62,8 @@ def cmd_lifecycle_apply(settings: Settings, args: argparse.Namespace) -> int:
         settings,
         as_of=args.as_of,
         sources=args.source,
+        gates=quality_gates(settings),
+        lineage=lineage_sink(settings),
         progress=_say,
     )
     if args.json:
@@ -96,7 +99,17 @@ def cmd_rgpd_erase(settings: Settings, args: argparse.Namespace) -> int:
             if not plan.found:
                 print("Aucune donnée de cette personne dans le lac: rien à effacer.")
         return 0
-    certificate = execute(spark, settings, plan, certificate_dir=_rgpd_dir(settings), progress=_say)
+    from app.compose import lineage_sink, quality_gates
+
+    certificate = execute(
+        spark,
+        settings,
+        plan,
+        gates=quality_gates(settings),
+        lineage=lineage_sink(settings),
+        certificate_dir=_rgpd_dir(settings),
+        progress=_say,
+    )
     if args.json:
         print_json(certificate)
     else:

@@ -21,6 +21,7 @@ from typing import Any
 from app.cli.output import print_json
 from lake import __version__
 from lake.errors import LakeError
+from lake.layers import PIPELINE_LAYERS
 from lake.settings import Settings, load_settings
 
 JOBS_DIR = Path(__file__).resolve().parents[1] / "jobs"
@@ -480,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
         True,
     )
     p.add_argument("--source", action="append", help="source id (repeatable; default: all)")
-    p.add_argument("--layer", choices=("bronze", "silver", "gold"), help="only this layer")
+    p.add_argument("--layer", choices=PIPELINE_LAYERS, help="only this layer")
     p.add_argument("--file", action="append", type=Path, help="deliver this file (one source)")
     p = add("runs", cmd_runs, "the run log: counts per batch and layer (read without Spark)", True)
     p.add_argument("--source", help="only this source")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.jobs._ingest import main
+from lake.layers import PIPELINE_LAYERS
 
 if __name__ == "__main__":
-    raise SystemExit(main(["bronze", "silver", "gold"], description=__doc__))
+    raise SystemExit(main(list(PIPELINE_LAYERS), description=__doc__))

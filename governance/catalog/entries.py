@@ -22,7 +22,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from governance.catalog.render import render_text
 from governance.catalog.scan import (
     CATALOG_LAYERS,
     TableFacts,
@@ -48,7 +47,6 @@ __all__ = [
     "ColumnEntry",
     "TableEntry",
     "build_catalog",
-    "render_text",
 ]
 
 # Quarantine columns that carry delivered values, whatever the column they came from.

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lake.delta_reader import open_table
 from lake.errors import TableError
+from lake.layers import DATA_LAYERS
 from lake.settings import Settings
 from lake.storage import explain_storage_failure, object_client, table_uri
 
@@ -33,7 +34,7 @@ __all__ = [
     "scan_table",
 ]
 
-CATALOG_LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "quarantine")
+CATALOG_LAYERS: tuple[str, ...] = DATA_LAYERS
 QUALITY_TABLE = "quality_results"  # meta/quality_results, written by the quality package
 _QUALITY_COLUMNS = ("review_id", "reviewed_at", "table", "rows_reviewed", "rows_rejected")
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from governance.catalog.render import format_int_fr, format_size_fr
 from governance.errors import GovernanceError
+from lake.layers import DATA_LAYERS
 
 __all__ = [
     "CONDITION_KEYS",
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 HOSTINGS: tuple[str, ...] = ("on_premises", "secnumcloud", "public_cloud")
-LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "quarantine")
+LAYERS: tuple[str, ...] = DATA_LAYERS
 _BOOL_KEYS = ("classified", "personal", "legal_secret", "exclusion")
 _LEVEL_KEYS = ("level_min", "level_max")
 _COUNT_KEYS = ("volume_bytes_min", "volume_bytes_max", "rows_min", "rows_max")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lake.layers import LAYERS
+
 # Producer URI of the events the lake emits itself (openlineage-python), as opposed to Spark's.
 LAKE_PRODUCER = "https://github.com/meae/meae-datalake"
 # Custom dataset facet on gold outputs that apply the statistical secret.
@@ -36,9 +38,7 @@ class DatasetRef:
     def layer(self) -> str:
         """``landing``, ``bronze``, ``silver``, ``gold``, ``quarantine``, ``meta`` or ``?``."""
         head = self.name.split("/", 1)[0]
-        return (
-            head if head in ("landing", "bronze", "silver", "gold", "quarantine", "meta") else "?"
-        )
+        return head if head in LAYERS else "?"
 
 
 @dataclass(frozen=True, order=True)

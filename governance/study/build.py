@@ -50,10 +50,11 @@ from governance.study.model import (
 )
 from governance.study.rules import recommend, risks
 from governance.study.svg import checked_svg
+from lake.layers import DATA_LAYERS
 
 __all__ = ["LAYERS", "LEVEL_WORDS", "NO_DOMAIN", "StudyInputs", "compute", "load_cost_model"]
 
-LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "quarantine")
+LAYERS: tuple[str, ...] = DATA_LAYERS
 NO_DOMAIN = "Domaine non renseigné"
 LEVEL_WORDS: Mapping[int | None, str] = {
     1: "niveau 1 : accès habilités internes au MEAE",

@@ -14,7 +14,8 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from conftest import base_settings
-from governance.catalog.entries import Catalog, ColumnEntry, TableEntry, build_catalog, render_text
+from governance.catalog.entries import Catalog, ColumnEntry, TableEntry, build_catalog
+from governance.catalog.render import render_text
 from governance.catalog.render import format_size_fr
 from governance.catalog.scan import latest_quality, list_tables, scan_table
 from governance.lineage.graph import DatasetEdge, LineageGraph

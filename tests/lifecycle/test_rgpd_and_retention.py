@@ -67,6 +67,11 @@ def lake(spark, lake_settings, tmp_path_factory) -> Iterator[Any]:
     yield settings
 
 
+def ports(settings) -> dict[str, Any]:
+    """The quality gates and lineage sink a lifecycle action recomputes gold with."""
+    return {"gates": quality_gates(settings, data_docs=False), "lineage": lineage_sink(settings)}
+
+
 def _rows(spark, settings, layer: str, name: str) -> list[dict[str, Any]]:
     uri = table_uri(settings, layer, name)
     if not delta_io.table_exists(spark, uri):
@@ -178,7 +183,9 @@ def erased(spark, lake) -> dict[str, Any]:
         for layer in ("bronze", "silver", "quarantine")
     }
     plan = plan_erasure(spark, settings, Subject.parse([f"registration_id={subject['key']}"]))
-    certificate = execute(spark, settings, plan, certificate_dir=settings.reports.dir / "rgpd")
+    certificate = execute(
+        spark, settings, plan, **ports(settings), certificate_dir=settings.reports.dir / "rgpd"
+    )
     return {"subject": subject, "before": before, "plan": plan, "certificate": certificate}
 
 
@@ -322,7 +329,7 @@ def test_retention_purges_what_is_past_its_dua_in_every_layer(spark, lake) -> No
     assert hr.silver_rows == len(expired_silver) > 0
     assert not hr.landing_files_whole and len(hr.landing_files_partial) == 1
 
-    report = apply(spark, lake, as_of=as_of, sources=["hr_agents"])
+    report = apply(spark, lake, as_of=as_of, sources=["hr_agents"], **ports(lake))
 
     bronze_after = _rows(spark, lake, "bronze", "hr_agents")
     gone = {(r["_file_uri"], r["_line"]) for r in expired_bronze}
@@ -340,7 +347,7 @@ def test_retention_purges_what_is_past_its_dua_in_every_layer(spark, lake) -> No
     assert any(r["action"] == "vacuum" and r["table"] == "silver/hr_agents" for r in logged)
 
     # Two years later everything is past its DUA: tables empty, landing files removed.
-    apply(spark, lake, as_of=dt.date(2033, 1, 1), sources=["hr_agents"])
+    apply(spark, lake, as_of=dt.date(2033, 1, 1), sources=["hr_agents"], **ports(lake))
     assert _rows(spark, lake, "bronze", "hr_agents") == []
     assert _rows(spark, lake, "silver", "hr_agents") == []
     assert _landing(lake, "hr_agents") == {}
@@ -352,7 +359,7 @@ def test_retention_archives_to_the_cold_prefix(spark, lake) -> None:
     effective = sorted(r["effective_date"] for r in before)
     middle = effective[len(effective) // 2]
     as_of = middle.replace(year=middle.year + 5)
-    apply(spark, lake, as_of=as_of, sources=["travel_advice"])
+    apply(spark, lake, as_of=as_of, sources=["travel_advice"], **ports(lake))
     after = _rows(spark, lake, "silver", "travel_advice")
     archived = [
         r.asDict()
