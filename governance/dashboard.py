@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from governance.errors import GovernanceError
-from governance.pages import as_utc, environment, format_count_fr, format_datetime_fr, safe_link
+from governance.pages import environment
 from lake.contracts import EXPOSURE_LEVELS
+from lake.pages.french import NNBSP, as_utc, format_count_fr, format_date_fr
+from lake.pages.templates import safe_link
 
 __all__ = ["STATUSES", "Indicator", "Status", "compute_indicators", "render_dashboard"]
 
@@ -199,7 +201,7 @@ def render_dashboard(
         .get_template("dashboard.html")
         .render(
             cards=cards,
-            generated=format_datetime_fr(max(as_of) if as_of else dt.datetime.now(dt.UTC)),
+            generated=format_date_fr(max(as_of) if as_of else dt.datetime.now(dt.UTC), time=True),
             reached=sum(i.status == "ok" for i in indicators),
             total=len(indicators),
         )
@@ -222,7 +224,7 @@ def _reviews(rows: Sequence[Mapping[str, Any]], cutoff: dt.datetime) -> Indicato
     times = [w for r in kept if (w := _when(r.get("reviewed_at"))) is not None]
     details = [f"Tables revues : {len(tables)}"] if reviews else []
     if times:
-        details.append(f"Dernière revue : {format_datetime_fr(max(times))}")
+        details.append(f"Dernière revue : {format_date_fr(max(times), time=True)}")
     return _counted(
         "quality_reviews",
         "A13",
@@ -385,9 +387,9 @@ def _card(indicator: Indicator, links: Mapping[str, str]) -> dict[str, Any]:
         else {
             "width": _BAR_WIDTH,
             "filled": round(progress * _BAR_WIDTH),
-            "percent": f"{round(progress * 100)}\u202f%",
+            "percent": f"{round(progress * 100)}{NNBSP}%",
             "alt": f"{indicator.label_fr} : {value} sur une cible de {target} "
-            f"({round(progress * 100)}\u202f% de la cible)",
+            f"({round(progress * 100)}{NNBSP}% de la cible)",
         },
     }
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from governance.errors import GovernanceError
-from governance.pages import environment, format_datetime_fr
+from governance.pages import environment
+from lake.pages.french import format_date_fr
 
 __all__ = ["render_reports_index", "resolve_entry"]
 
@@ -88,7 +89,7 @@ def render_reports_index(
         .get_template("reports_index.html")
         .render(
             entries=rows,
-            generated=format_datetime_fr(generated_at or dt.datetime.now(dt.UTC)),
+            generated=format_date_fr(generated_at or dt.datetime.now(dt.UTC), time=True),
         )
     )
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,18 +6,17 @@ per-domain information (owning direction, sources). Output is static HTML: one p
 domain (``<out_dir>/<slug>.html``) and ``<out_dir>/index.html`` listing the domains. The numbers
 come from :mod:`quality.scoring`, the French sentences from :mod:`quality.wording`.
 
-Pages come from the Jinja2 templates beside this module with autoescaping on for every template,
-the SVG chart included: whatever the data holds (a value, a rule message, a column name) is shown
-as text, and only web, file or relative addresses become links. Pages carry no JavaScript, load
-nothing from outside (embedded CSS, hand-written SVG) and forbid scripts with a
-Content-Security-Policy, so they can be mailed or opened offline.
+Pages come from the templates beside this module, which extend the lake's shared page skeleton
+(:mod:`lake.pages`): autoescaping is on for every template, the SVG chart included, so whatever
+the data holds (a value, a rule message, a column name) is shown as text, and only web, file or
+relative addresses become links. Pages carry no JavaScript, load nothing from outside (embedded
+CSS, SVG drawn from a template) and forbid scripts with a Content-Security-Policy, so they can be
+mailed or opened offline.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -25,11 +24,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import jinja2
 from markupsafe import Markup
 
+from lake.pages.charts import LinePoint, line_chart
+from lake.pages.french import (
+    format_count_fr,
+    format_date_fr,
+    format_date_short_fr,
+    format_percent_fr,
+)
+from lake.pages.templates import environment, safe_link
 from quality.errors import QualityError
 from quality.scoring import (
     DEFAULT_TREND_LENGTH,
@@ -47,10 +52,6 @@ from quality.scoring import (
 from quality.wording import (
     TREND_WORDS,
     decision_words,
-    format_count_fr,
-    format_date_short_fr,
-    format_datetime_fr,
-    format_percent_fr,
     observed_text,
     sentence_for,
     severity_words,
@@ -61,8 +62,6 @@ __all__ = [
     "ReportFiles",
     "Review",
     "TrendPoint",
-    "format_count_fr",
-    "format_percent_fr",
     "group_reviews",
     "render_reviews",
     "score",
@@ -76,9 +75,8 @@ __all__ = [
 
 MAX_SAMPLES = 5
 TEMPLATES = Path(__file__).with_name("templates")
-_LINK_SCHEMES = frozenset({"", "http", "https", "file"})
 _LAYERS = {"bronze": 0, "silver": 1, "gold": 2}
-_DECISION_CLASSES = {"promoted": "ok", "promoted_with_warnings": "warning", "blocked": "blocking"}
+_DECISION_TONES = {"promoted": "ok", "promoted_with_warnings": "warning", "blocked": "blocking"}
 
 
 @dataclass(frozen=True)
@@ -99,17 +97,6 @@ class ReportFiles:
         return [self.index, *self.pages.values()]
 
 
-@functools.lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,  # every template, SVG included: data never becomes markup
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def trend_svg(
     points: Sequence[TrendPoint],
     *,
@@ -126,61 +113,26 @@ def trend_svg(
     Returns:
         SVG markup, safe to embed in a page; every text from ``points`` and ``title`` is escaped.
     """
-    width, height, left, right, top, bottom = 640, 220, 56, 40, 20, 44
-    plot_w, plot_h = width - left - right, height - top - bottom
-    low = max(0, math.floor((min((p.score for p in points), default=100) - 1) / 10) * 10)
-
-    def x(i: int) -> float:
-        return left + (plot_w / 2 if len(points) == 1 else i * plot_w / (len(points) - 1))
-
-    def y(value: float) -> float:
-        return top + (100 - value) / (100 - low) * plot_h
-
-    dots = [
-        {
-            "x": round(x(i), 1),
-            "y": round(y(p.score), 1),
-            "score": format_percent_fr(p.score, decimals=1),
-            "date": format_date_short_fr(p.at),
-            "label": f"{format_datetime_fr(p.at)}, {p.source} : "
-            f"{format_percent_fr(p.score, decimals=1)}",
-            "dated": len(points) <= 5 or i in (0, len(points) - 1),
-        }
-        for i, p in enumerate(points)
-    ]
-    ticks = [
-        {"y": round(y(v), 1), "label": format_percent_fr(v, decimals=0)}
-        for v in (low, (low + 100) / 2, 100)
+    scores = [format_percent_fr(p.score, decimals=1) for p in points]
+    line = [
+        LinePoint(
+            date=format_date_short_fr(p.at),
+            value=p.score,
+            text=score,
+            label=f"{format_date_fr(p.at, time=True)}, {p.source} : {score}",
+        )
+        for p, score in zip(points, scores, strict=True)
     ]
     desc = "Aucune revue pour l'instant."
     if len(points) == 1:
-        desc = f"Score après la seule revue : {dots[0]['score']}."
+        desc = f"Score après la seule revue : {scores[0]}."
     elif points:
-        low_text, high_text = (
-            format_percent_fr(f(p.score for p in points), decimals=1) for f in (min, max)
-        )
+        low, high = (format_percent_fr(f(p.score for p in points), decimals=1) for f in (min, max))
         desc = (
-            f"Score après la dernière revue : {dots[-1]['score']}, {trend_sentence(points)}. "
-            f"Sur les {len(points)} dernières revues, il a varié entre {low_text} et {high_text}."
+            f"Score après la dernière revue : {scores[-1]}, {trend_sentence(points)}. "
+            f"Sur les {len(points)} dernières revues, il a varié entre {low} et {high}."
         )
-    return Markup(
-        _environment()
-        .get_template("trend.svg")
-        .render(
-            id=chart_id,
-            title=title,
-            desc=desc,
-            width=width,
-            height=height,
-            left=left,
-            right=width - right,
-            bottom=height - bottom,
-            dots=dots,
-            ticks=ticks,
-            line=" ".join(f"{d['x']},{d['y']}" for d in dots),
-        )
-        .strip()
-    )
+    return line_chart(line, title=title, desc=desc, chart_id=chart_id)
 
 
 def slugify(name: str) -> str:
@@ -199,18 +151,6 @@ def _slugs(names: Sequence[str]) -> dict[str, str]:
         used.add(slug)
         slugs[name] = slug
     return slugs
-
-
-def _link(target: Any) -> str | None:
-    """A link target only if it is a web, file or relative address (never ``javascript:``)."""
-    if not target:
-        return None
-    text = str(target).strip()
-    try:
-        scheme = urlsplit(text).scheme.lower()
-    except ValueError:
-        return None
-    return text if scheme in _LINK_SCHEMES else None
 
 
 def _failure_view(result: Mapping[str, Any], samples: list[Mapping[str, Any]]) -> dict[str, Any]:
@@ -242,8 +182,8 @@ def _review_view(review: Review, samples: Mapping[tuple[str, str], list]) -> dic
     word, meaning = decision_words(review.decision)
     return {
         "table": review.table,
-        "when": format_datetime_fr(review.reviewed_at),
-        "decision": _DECISION_CLASSES.get(review.decision, "other"),
+        "when": format_date_fr(review.reviewed_at, time=True),
+        "decision": _DECISION_TONES.get(review.decision, "other"),
         "decision_words": word,
         "decision_meaning": meaning,
         "rows_reviewed": format_count_fr(
@@ -258,7 +198,7 @@ def _review_view(review: Review, samples: Mapping[tuple[str, str], list]) -> dic
         "passed": format_count_fr(
             len(review.results) - len(failed), "contrôle réussi", "contrôles réussis"
         ),
-        "data_docs": _link(review.data_docs),
+        "data_docs": safe_link(review.data_docs),
         "data_docs_text": review.data_docs,
     }
 
@@ -302,7 +242,7 @@ def _domain_view(
         "trend_sentence": trend_sentence(points),
         "points": [
             {
-                "date": format_datetime_fr(p.at),
+                "date": format_date_fr(p.at, time=True),
                 "source": p.source,
                 "score": format_percent_fr(p.score, decimals=1),
             }
@@ -311,7 +251,7 @@ def _domain_view(
         "svg": trend_svg(points, title=f"Évolution du score de qualité : {name}"),
         "reviews_count": len(reviews),
         "reviews_text": format_count_fr(len(reviews), "revue"),
-        "last_review": format_datetime_fr(reviews[-1].reviewed_at) if reviews else None,
+        "last_review": format_date_fr(reviews[-1].reviewed_at, time=True) if reviews else None,
         "sources": sources,
     }
 
@@ -350,7 +290,7 @@ def render_reviews(
         QualityError: ``domain`` matches no known domain (the message lists them), or a result
             lacks a key every review needs.
     """
-    env = _environment()
+    env = environment(TEMPLATES)
     reviews = group_reviews(results)
     infos = {str(d["domain"]): d for d in domains}
     names = list(dict.fromkeys([*infos, *sorted({r.domain for r in reviews})]))
@@ -366,8 +306,8 @@ def render_reviews(
         n: _domain_view(n, infos.get(n, {}), by_domain[n], by_rule, trend_length) for n in names
     }
     common = {
-        "generated": format_datetime_fr(generated_at or dt.datetime.now(dt.UTC)),
-        "data_docs_index": _link(data_docs_index),
+        "generated": format_date_fr(generated_at or dt.datetime.now(dt.UTC), time=True),
+        "data_docs_index": safe_link(data_docs_index),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     pages: dict[str, Path] = {}

@@ -1,8 +1,9 @@
 """French wording of quality-review results, for the business units that read the reports.
 
-Pure functions, no IO: numbers written the French way (decimal comma, narrow no-break space as
-thousands separator and before ``%``), dates in words, and one sentence per failed rule:
-"12 lignes (0,4 %) ont une date de naissance postérieure à la date d'inscription".
+Pure functions, no IO: one sentence per failed rule, "12 lignes (0,4 %) ont une date de naissance
+postérieure à la date d'inscription", and the words for severities, decisions and trends. Numbers
+and dates are written by the lake's page toolkit (:mod:`lake.pages.french`): decimal comma,
+narrow no-break space as thousands separator and before ``%``, dates in words.
 
 A rule's ``message`` is written for the plural ("ont une valeur illisible..."); when exactly one
 line fails, :func:`sentence_for` puts the verb (and what directly follows it) in the singular, so
@@ -11,20 +12,26 @@ the sentence reads "1 ligne (moins de 0,1 %) a une valeur illisible...".
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-NNBSP = "\u202f"  # narrow no-break space: thousands separator and before "%" (CLDR fr)
-PERCENT = f"{NNBSP}%"
+from lake.pages.french import as_utc, format_count_fr, format_int_fr, format_percent_fr
 
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
+__all__ = [
+    "DECISION_WORDS",
+    "SEVERITY_WORDS",
+    "TREND_WORDS",
+    "as_utc",  # re-exported: quality.scoring reads review times through this module
+    "decision_words",
+    "format_percent_fr",  # re-exported: quality.scoring writes its trend sentence with it
+    "is_line_predicate",
+    "observed_text",
+    "sentence_for",
+    "severity_words",
+    "share_percent",
+]
 
 SEVERITY_WORDS: Mapping[tuple[str, str], str] = {
     ("blocking", "row"): "bloquant : lignes écartées",
@@ -48,86 +55,6 @@ DECISION_WORDS: Mapping[str, tuple[str, str]] = {
     ),
     "blocked": ("bloquée", "la livraison est retenue : rien n'a été publié."),
 }
-
-
-def format_count_fr(n: int, noun: str | None = None, plural: str | None = None) -> str:
-    """A whole number the French way, optionally followed by its noun.
-
-    French puts 0 and 1 in the singular ("0 ligne", "1 ligne", "2 lignes").
-
-    Args:
-        n: The number.
-        noun: The singular noun ("ligne"); none for the bare number.
-        plural: The plural when it is not ``noun + "s"`` ("contrôles réussis").
-
-    Returns:
-        For example ``"1 234 lignes"`` (narrow no-break space between thousands).
-    """
-    text = ("-" if n < 0 else "") + f"{abs(n):,}".replace(",", NNBSP)
-    if noun is None:
-        return text
-    return f"{text} {noun if abs(n) < 2 else (plural or noun + 's')}"
-
-
-def _rounded(value: float | Decimal, decimals: int) -> Decimal:
-    # Half-up, on the decimal text: 0,25 shows as 0,3 (binary floats and round() would say 0,2).
-    return Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-
-
-def _decimal_fr(value: float | Decimal, decimals: int) -> str:
-    whole, _, frac = f"{_rounded(value, decimals):f}".partition(".")
-    frac = frac.rstrip("0")
-    return format_count_fr(int(whole)) + ("," + frac if frac else "")
-
-
-def format_percent_fr(value: float, *, decimals: int | None = None) -> str:
-    """A percentage (0 to 100) the French way, rounded for a reader rather than a machine.
-
-    By default one decimal below 10 % and none above. A non-zero share never shows as 0 % and a
-    share below 100 % never shows as 100 %: tiny ones read "moins de 0,1 %", near-total ones
-    "plus de 99,9 %". Trailing zeros are dropped ("3 %", not "3,0 %").
-
-    Args:
-        value: The percentage, e.g. ``0.4`` for 0,4 %.
-        decimals: Fixed number of decimals instead of the default rounding.
-
-    Returns:
-        For example ``"0,4 %"``, ``"12 %"``, ``"moins de 0,1 %"``.
-    """
-    if value <= 0:
-        return f"0{PERCENT}"
-    if value >= 100:
-        return f"100{PERCENT}"
-    digits = decimals if decimals is not None else (1 if value < 10 else 0)
-    floor = Decimal(1).scaleb(-digits)
-    if Decimal(str(value)) < floor:
-        return f"moins de {_decimal_fr(floor, digits)}{PERCENT}"
-    if _rounded(value, digits) >= 100:
-        digits = max(digits, 1)
-        if _rounded(value, digits) >= 100:
-            return f"plus de {_decimal_fr(100 - Decimal(1).scaleb(-digits), digits)}{PERCENT}"
-    return f"{_decimal_fr(value, digits)}{PERCENT}"
-
-
-def as_utc(value: dt.datetime | str) -> dt.datetime:
-    """A review time as an aware UTC datetime (naive values and ISO text are taken as UTC)."""
-    when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    if when.tzinfo is None:
-        return when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
-
-
-def format_datetime_fr(value: dt.datetime, *, time: bool = True) -> str:
-    """A UTC date in words: "1er décembre 2024 à 9 h 05 UTC" (or without the time)."""
-    when = as_utc(value)
-    day = "1er" if when.day == 1 else str(when.day)
-    text = f"{day} {MONTHS[when.month - 1]} {when.year}"
-    return f"{text} à {when.hour} h {when.minute:02d} UTC" if time else text
-
-
-def format_date_short_fr(value: dt.datetime) -> str:
-    """A UTC date as ``jj/mm/aaaa``."""
-    return as_utc(value).strftime("%d/%m/%Y")
 
 
 def share_percent(result: Mapping[str, Any]) -> float | None:
@@ -237,7 +164,7 @@ def sentence_for(result: Mapping[str, Any]) -> str:
     if count is not None and total:
         lines = format_count_fr(int(count), "ligne")
         share_text = f", soit {format_percent_fr(share)}" if share is not None else ""
-        return f"{message} ({lines} sur {format_count_fr(int(total))}{share_text})"
+        return f"{message} ({lines} sur {format_int_fr(int(total))}{share_text})"
     return message
 
 
@@ -253,7 +180,7 @@ def observed_text(result: Mapping[str, Any]) -> str | None:
     if isinstance(value, bool) or value is None:
         return str(raw)
     if isinstance(value, int):
-        return format_count_fr(value)
+        return format_int_fr(value)
     return str(value) if isinstance(value, float | str) else str(raw)
 
 

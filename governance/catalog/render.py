@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lake.pages.french import NNBSP
+from lake.pages.french import format_int_fr as _grouped
+
 if TYPE_CHECKING:
     from governance.catalog.entries import Catalog
 
@@ -75,8 +78,8 @@ def render_text(catalog: Catalog) -> str:
 
 
 def format_int_fr(value: int) -> str:
-    """``12 345``: thousands separated by a space, as French writes them."""
-    return f"{value:,}".replace(",", " ")
+    """``12 345``: French thousands, with the plain spaces the terminal table has always shown."""
+    return _grouped(value).replace(NNBSP, " ")
 
 
 def format_size_fr(size: int) -> str:

@@ -12,9 +12,10 @@ add to the explanation without changing the decision.
 Output is a list of `Decision`, rendered as an aligned terminal table (`render_text`) or a static
 French page (`render_html`): datasets grouped by admissible hosting with the uses each option
 opens, the decision and reason for each dataset, the rules in plain French and the doctrine. The
-page is rendered by Jinja2 with autoescaping on (whatever a table name or description holds is
-shown as text), carries no JavaScript, loads nothing from outside, and forbids scripts with a
-Content-Security-Policy, so it can be mailed or opened offline.
+page is a governance template on the lake's shared page skeleton (:mod:`lake.pages`), rendered
+with autoescaping on (whatever a table name or description holds is shown as text); it carries no
+JavaScript, loads nothing from outside, and forbids scripts with a Content-Security-Policy, so it
+can be mailed or opened offline.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from governance.cloud.policy import (
     load_policy,
 )
 from governance.errors import GovernanceError
+from lake.pages.french import format_date_fr
 
 __all__ = [
     "HOSTINGS",
@@ -51,26 +53,11 @@ __all__ = [
     "render_text",
 ]
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 # Terminal column labels; the page uses the policy's full labels.
 SHORT_LABELS: Mapping[str, str] = MappingProxyType(
     {"on_premises": "interne", "secnumcloud": "SecNumCloud", "public_cloud": "cloud public"}
 )
 _NO_SECRETS: Mapping[str, bool] = MappingProxyType({})
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 @dataclass(frozen=True)
@@ -163,7 +150,8 @@ def _facts(table: Any, index: int, secrets: Mapping[str, bool]) -> DatasetFacts:
     if not isinstance(table, Mapping) or not all(table.get(k) for k in ("layer", "name")):
         raise GovernanceError(
             f"The catalogue's tables[{index}] has no layer or name; "
-            "expected the output of Catalog.to_dict()."
+            "expected the output of Catalog.to_dict().",
+            fix="run `lake catalog --json` to see the expected shape.",
         )
     sources = table.get("sources") or ()
     level = table.get("level")
@@ -254,20 +242,14 @@ def render_html(
     Returns:
         ``out_path``.
     """
-    import jinja2
+    # Imported here: Jinja2 stays out of the start-up of commands that only print the table.
+    from governance.pages import environment
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,  # data never becomes markup, whatever a name or description holds
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    when = generated_at or dt.datetime.now(dt.UTC)
-    html = env.get_template("cloud.html").render(
+    template = environment().get_template("cloud.html")
+    html = template.render(
         policy=policy,
         policy_file=policy.path.name,
-        generated=f"{when.day} {_MONTHS_FR[when.month - 1]} {when.year}",
+        generated=format_date_fr(generated_at or dt.datetime.now(dt.UTC)),
         hostings=[_hosting_view(h, decisions, policy) for h in HOSTINGS],
         decisions=[_decision_view(d, policy) for d in decisions],
         rules=[

@@ -1,19 +1,18 @@
 """The A15 opportunity study as French pages: static HTML and Markdown.
 
-Both come from the Jinja2 templates beside this module (``study.html``, ``study.md.j2``) and from
-one view of the study in which every number is already written the French way
-(:mod:`governance.study.format`). The HTML page escapes every value (autoescape), embeds its CSS,
-draws its charts as inline SVG (bars for the inventory per domain and the cost per hosting
-option, a line for the quality trend), each followed by a table with the same figures, and
-forbids scripts with a Content-Security-Policy: it can be mailed or opened offline. In the
-Markdown, every value is escaped for Markdown (``<`` and ``>`` as entities, punctuation that
+Both come from the governance templates (``study.html``, ``study.md.j2``) and from one view of
+the study in which every number is already written the French way
+(:mod:`governance.study.format`). The HTML page extends the lake's shared page skeleton
+(:mod:`lake.pages`): it escapes every value (autoescape), embeds its CSS, draws its charts as
+inline SVG (bars for the inventory per domain and the cost per hosting option, a line for the
+quality trend), each followed by a table with the same figures, and forbids scripts with a
+Content-Security-Policy: it can be mailed or opened offline. In the Markdown, every value is
+escaped for Markdown (`lake.pages.markdown_escape`: ``<`` and ``>`` as entities, punctuation that
 Markdown reads with a backslash, line breaks as spaces) so that data never becomes markup.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,14 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from governance.pages import environment
 from governance.study.build import LEVEL_WORDS
 from governance.study.cost import HOSTING_LABELS, HOSTINGS
 from governance.study.estimate import SPLIT
 from governance.study.format import (
     NBSP,
     NNBSP,
+    format_count_fr,
     format_date_fr,
     format_decimal_fr,
     format_eur_fr,
@@ -37,9 +38,10 @@ from governance.study.format import (
     format_size_fr,
 )
 from governance.study.model import InventoryGroup, Study, Volume
-from governance.study.svg import TEMPLATES, Bar, LinePoint, bars_svg, environment, line_svg
+from lake.pages.charts import Bar, LinePoint, bar_chart, line_chart
+from lake.pages.french import format_date_short_fr
 
-__all__ = ["markdown_escape", "render_html", "render_markdown"]
+__all__ = ["render_html", "render_markdown"]
 
 _DIRECTION = {"up": "en hausse", "down": "en baisse", "stable": "stable", "none": "une seule revue"}
 _DECISION = {
@@ -48,66 +50,30 @@ _DECISION = {
     "blocked": "retenue",
     "": "sans revue",
 }
-_RISK_CLASS = {"élevé": "high", "moyen": "medium", "faible": "low"}
-_MD_SPACES = re.compile(r"[ \t\r\n\f\v]+")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|#!])")
-
-
-def markdown_escape(value: Any) -> str:
-    """A value as Markdown text: never markup, never a link, never a table break."""
-    # Only ASCII white space: the narrow no-break spaces of French numbers must stay.
-    text = _MD_SPACES.sub(" ", str(value)).strip(" ")
-    text = _MD_SPECIAL.sub(r"\\\1", text.replace("&", "&amp;"))
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-@functools.lru_cache(maxsize=1)
-def _markdown_environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=False,
-        finalize=markdown_escape,  # every {{ value }} of the Markdown template
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+_RISK_TONE = {"élevé": "blocking", "moyen": "warning", "faible": "ok"}  # lake.pages CSS tones
 
 
 def render_html(study: Study, out: Path) -> Path:
-    """Write the study as one self-contained French HTML page.
+    """Write the study as one self-contained French HTML page; returns ``out``.
 
-    Args:
-        study: The computed study.
-        out: The file to write (its folder is created if needed).
-
-    Returns:
-        ``out``.
+    The folder of ``out`` is created if needed; an existing file is overwritten.
     """
-    html = environment().get_template("study.html").render(s=_view(study, charts=True))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
-    return out
+    return _write(environment().get_template("study.html"), _view(study, charts=True), out)
 
 
 def render_markdown(study: Study, out: Path) -> Path:
-    """Write the study as French Markdown (same content, tables instead of charts).
+    """Write the study as French Markdown (same content, tables instead of charts); returns ``out``.
 
-    Args:
-        study: The computed study.
-        out: The file to write (its folder is created if needed).
-
-    Returns:
-        ``out``.
+    The folder of ``out`` is created if needed; an existing file is overwritten.
     """
-    text = _markdown_environment().get_template("study.md.j2").render(s=_view(study))
+    template = environment(output="markdown").get_template("study.md.j2")
+    return _write(template, _view(study), out)
+
+
+def _write(template: jinja2.Template, view: dict[str, Any], out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    out.write_text(template.render(s=view), encoding="utf-8")
     return out
-
-
-def _n(value: float, noun: str, plural: str | None = None) -> str:
-    return f"{format_int_fr(int(value))} {noun if abs(value) < 2 else (plural or noun + 's')}"
 
 
 def _price(value: float) -> str:
@@ -128,7 +94,7 @@ def _group(g: InventoryGroup) -> dict[str, Any]:
         "owners": ", ".join(g.owners) or "non renseignée",
         **_volume(g.total),
         "layers": "; ".join(
-            f"{layer} : {_n(v.tables, 'table')}, {format_int_fr(v.rows)} lignes, "
+            f"{layer} : {format_count_fr(v.tables, 'table')}, {format_int_fr(v.rows)} lignes, "
             f"{format_size_fr(v.size_bytes)}"
             for layer, v in g.layers.items()
         ),
@@ -173,9 +139,9 @@ def _view(study: Study, *, charts: bool = False) -> dict[str, Any]:
             }
             for u in study.activity.usage
         ],
-        "runs": _n(study.activity.runs, "traitement"),
+        "runs": format_count_fr(study.activity.runs, "traitement"),
         "measured_hours": format_hours_fr(study.activity.measured_hours),
-        "reviews": _n(q.reviews, "revue"),
+        "reviews": format_count_fr(q.reviews, "revue"),
         "lake_score": _score(q.lake_score),
         "review_points": [
             {
@@ -206,7 +172,7 @@ def _view(study: Study, *, charts: bool = False) -> dict[str, Any]:
             for lv in study.sensitivity.levels
         ],
         "personal": (
-            f"{_n(study.sensitivity.personal_tables, 'table')} sur "
+            f"{format_count_fr(study.sensitivity.personal_tables, 'table')} sur "
             f"{format_int_fr(study.sensitivity.tables)}, "
             f"{format_size_fr(study.sensitivity.personal_bytes)}"
         ),
@@ -221,9 +187,10 @@ def _view(study: Study, *, charts: bool = False) -> dict[str, Any]:
         "shares": [
             {
                 "label": s.label,
-                "admissible": f"{_n(s.admissible_tables, 'table')}, "
+                "admissible": f"{format_count_fr(s.admissible_tables, 'table')}, "
                 f"{format_size_fr(s.admissible_bytes)}",
-                "placed": f"{_n(s.placed_tables, 'table')}, {format_size_fr(s.placed_bytes)}",
+                "placed": f"{format_count_fr(s.placed_tables, 'table')}, "
+                f"{format_size_fr(s.placed_bytes)}",
             }
             for s in study.hosting.shares
         ],
@@ -251,7 +218,7 @@ def _view(study: Study, *, charts: bool = False) -> dict[str, Any]:
             "source": model.source,
             "vcpus": format_int_fr(model.vcpus),
             "deliveries": format_decimal_fr(model.deliveries_per_year, 1),
-            "horizon": _n(model.horizon_years, "an"),
+            "horizon": format_count_fr(model.horizon_years, "an"),
             "daily_cost": format_eur_fr(model.daily_cost_eur),
             "days": format_decimal_fr(model.days_per_year, 1),
             "hours_per_year": format_hours_fr(c.hours_per_year),
@@ -336,18 +303,19 @@ def _view(study: Study, *, charts: bool = False) -> dict[str, Any]:
             for r in study.recommendations
         ],
         "risks": [
-            {"severity": r.severity, "css": _RISK_CLASS[r.severity], "text": r.text_fr}
+            {"severity": r.severity, "css": _RISK_TONE[r.severity], "text": r.text_fr}
             for r in study.risks
         ],
         "notes": list(study.notes),
     }
     if charts:
-        view["inventory_svg"] = bars_svg(
+        view["inventory_svg"] = bar_chart(
             [
                 Bar(
                     g.name,
                     g.total.size_bytes,
-                    f"{format_size_fr(g.total.size_bytes)}, {_n(g.total.tables, 'table')}",
+                    f"{format_size_fr(g.total.size_bytes)}, "
+                    f"{format_count_fr(g.total.tables, 'table')}",
                 )
                 for g in study.domains
             ],
@@ -355,7 +323,7 @@ def _view(study: Study, *, charts: bool = False) -> dict[str, Any]:
             chart_id="inventaire",
         )
         view["quality_svg"] = _quality_svg(study)
-        view["cost_svg"] = bars_svg(
+        view["cost_svg"] = bar_chart(
             [
                 Bar(
                     "Répartition par table" if s.scenario == SPLIT else s.label,
@@ -390,7 +358,7 @@ def _uses(study: Study) -> list[dict[str, Any]]:
 def _quality_svg(study: Study) -> Markup:
     points: Sequence[LinePoint] = [
         LinePoint(
-            date=p.at.strftime("%d/%m/%Y"),
+            date=format_date_short_fr(p.at),
             value=p.lake_score,
             text=format_percent_fr(p.lake_score),
             label=f"{format_date_fr(p.at, time=True)}, {p.table} : "
@@ -404,9 +372,9 @@ def _quality_svg(study: Study) -> Markup:
         low, high = min(p.value for p in points), max(p.value for p in points)
         desc = (
             f"Score du lac après la dernière revue : {points[-1].text}. Sur "
-            f"{_n(len(points), 'revue')}, il a varié entre {format_percent_fr(low)} et "
-            f"{format_percent_fr(high)}."
+            f"{format_count_fr(len(points), 'revue')}, il a varié entre "
+            f"{format_percent_fr(low)} et {format_percent_fr(high)}."
         )
-    return line_svg(
+    return line_chart(
         points, title="Évolution du score de qualité du lac", desc=desc, chart_id="qualite"
     )

@@ -258,7 +258,8 @@ def test_dashboard_page_shows_values_targets_and_bars(tmp_path: Path) -> None:
     assert csp == [
         {
             "http-equiv": "Content-Security-Policy",
-            "content": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+            "content": "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; "
+            "img-src data:",
         }
     ]
     assert not [t for t, _ in page.tags if t in ("script", "link", "img", "iframe")]

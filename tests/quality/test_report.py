@@ -14,8 +14,6 @@ import pytest
 from quality.errors import QualityError
 from quality.report import (
     TrendPoint,
-    format_count_fr,
-    format_percent_fr,
     render_reviews,
     score,
     score_history,
@@ -122,48 +120,7 @@ def read(path: Path) -> Page:
     return Page(path.read_text(encoding="utf-8"))
 
 
-# --- French numbers and sentences -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        ((0,), "0"),
-        ((999,), "999"),
-        ((1234567,), f"1{SP}234{SP}567"),
-        ((0, "ligne"), "0 ligne"),
-        ((1, "ligne"), "1 ligne"),
-        ((2, "ligne"), "2 lignes"),
-        ((1500, "ligne"), f"1{SP}500 lignes"),
-        ((23, "contrôle réussi", "contrôles réussis"), "23 contrôles réussis"),
-    ],
-)
-def test_format_count_fr(args: tuple[Any, ...], expected: str) -> None:
-    assert format_count_fr(*args) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (0, f"0{SP}%"),
-        (0.4, f"0,4{SP}%"),
-        (0.25, f"0,3{SP}%"),
-        (0.04, f"moins de 0,1{SP}%"),
-        (3.0, f"3{SP}%"),
-        (9.96, f"10{SP}%"),
-        (12.4, f"12{SP}%"),
-        (99.6, f"99,6{SP}%"),
-        (99.96, f"plus de 99,9{SP}%"),
-        (100, f"100{SP}%"),
-    ],
-)
-def test_format_percent_fr(value: float, expected: str) -> None:
-    assert format_percent_fr(value) == expected
-
-
-def test_format_percent_fr_fixed_decimals() -> None:
-    assert format_percent_fr(97.25, decimals=1) == f"97,3{SP}%"
-    assert format_percent_fr(90, decimals=0) == f"90{SP}%"
+# --- French sentences -------------------------------------------------------------------------
 
 
 def test_sentence_plural_with_decimal_comma() -> None:
