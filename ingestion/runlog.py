@@ -23,20 +23,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from lake.errors import LakeError
+from ingestion.errors import IngestionError as IngestionError  # the old import path
+from ingestion.errors import ReconciliationError
+from lake import meta_tables
+from lake.meta_tables import MetaTable
 from lake.settings import Settings
-from lake.storage import table_uri
 
 Status = Literal["succeeded", "skipped", "failed"]
 RUN_TABLE = "runs"
-
-
-class IngestionError(LakeError):
-    """An ingestion step failed for a reason the user can act on."""
-
-
-class ReconciliationError(IngestionError):
-    """Counts of a batch do not add up: rows would be lost or invented."""
 
 
 # An argument that may carry a credential: ``--secret-key X``, ``fs.s3a.secret.key=X``...
@@ -147,83 +141,56 @@ def check(condition: bool, record: RunRecord, equation: str) -> None:
             f"Batch {record.batch_id} ({record.source}, {record.layer}) does not reconcile: "
             f"{equation}.",
             fix="nothing was promoted past this step; report the batch to the data team",
+            batch_id=record.batch_id,
+            source=record.source,
+            layer=record.layer,
         )
 
 
-def _arrow_schema() -> Any:
-    import pyarrow as pa
-
-    ts = pa.timestamp("us", tz="UTC")
-    return pa.schema(
-        [
-            ("run_id", pa.string()),
-            ("batch_id", pa.string()),
-            ("source", pa.string()),
-            ("layer", pa.string()),
-            ("status", pa.string()),
-            ("started_at", ts),
-            ("finished_at", ts),
-            ("duration_s", pa.float64()),
-            ("file_uri", pa.string()),
-            ("file_sha256", pa.string()),
-            ("lines_read", pa.int64()),
-            ("rows_in", pa.int64()),
-            ("rows_out", pa.int64()),
-            ("quarantined", pa.int64()),
-            ("duplicates_resolved", pa.int64()),
-            ("inserted", pa.int64()),
-            ("updated", pa.int64()),
-            ("table_version", pa.int64()),
-            ("message", pa.string()),
-            ("extra_columns", pa.list_(pa.string())),
-            ("quality", pa.string()),
-            ("user", pa.string()),
-            ("host", pa.string()),
-            ("job", pa.string()),
-            ("command", pa.string()),
-        ]
-    )
+RUN_LOG = MetaTable(
+    RUN_TABLE,
+    (
+        ("run_id", "string"),
+        ("batch_id", "string"),
+        ("source", "string"),
+        ("layer", "string"),
+        ("status", "string"),
+        ("started_at", "timestamp"),
+        ("finished_at", "timestamp"),
+        ("duration_s", "float64"),
+        ("file_uri", "string"),
+        ("file_sha256", "string"),
+        ("lines_read", "int64"),
+        ("rows_in", "int64"),
+        ("rows_out", "int64"),
+        ("quarantined", "int64"),
+        ("duplicates_resolved", "int64"),
+        ("inserted", "int64"),
+        ("updated", "int64"),
+        ("table_version", "int64"),
+        ("message", "string"),
+        ("extra_columns", "list<string>"),
+        ("quality", "string"),
+        ("user", "string"),
+        ("host", "string"),
+        ("job", "string"),
+        ("command", "string"),
+    ),
+)
 
 
 def complete_row(row: dict[str, Any]) -> dict[str, Any]:
     """A run-log row with every current column: rows logged before a column existed get
     ``None`` (``[]`` for ``extra_columns``)."""
-    for name in _arrow_schema().names:
+    for name in RUN_LOG.column_names:
         row.setdefault(name, [] if name == "extra_columns" else None)
     return row
 
 
 def append(settings: Settings, records: list[RunRecord]) -> None:
-    """Append records to the run log.
-
-    Written with delta-rs, not Spark: a run-log row costs milliseconds instead of a Spark job,
-    and delta-rs commits with conditional puts (``If-None-Match``, which MinIO and S3 honour),
-    so two jobs appending at once cannot lose a commit.
-    """
-    if not records:
-        return
-    import pyarrow as pa
-    from deltalake import write_deltalake
-
-    from lake.delta_reader import storage_options, to_delta_rs_uri
-
-    data = pa.Table.from_pylist([r.as_dict() for r in records], schema=_arrow_schema())
-    uri = table_uri(settings, "meta", RUN_TABLE)
-    options = storage_options(settings)
-    if options:
-        options["aws_conditional_put"] = "etag"
-    try:
-        write_deltalake(
-            to_delta_rs_uri(uri),
-            data,
-            mode="append",
-            schema_mode="merge",  # run logs written before a column existed gain it
-            storage_options=options or None,
-        )
-    except OSError as exc:
-        from lake.storage import explain_storage_failure
-
-        raise explain_storage_failure(exc, settings) from exc
+    """Append records to the run log (:func:`lake.meta_tables.append`: delta-rs, conditional
+    commits, the table created by the first record and its schema grown with the code)."""
+    meta_tables.append(settings, RUN_LOG, [r.as_dict() for r in records])
 
 
 def succeeded_batches(settings: Settings, source: str, layer: str) -> dict[str, dict[str, Any]]:
@@ -240,14 +207,7 @@ def read_runs(
     settings: Settings, *, source: str | None = None, limit: int | None = 50
 ) -> list[dict[str, Any]]:
     """The latest run-log rows, newest first, read with delta-rs (no Spark)."""
-    from lake.delta_reader import open_table
-    from lake.errors import TableError
-
-    try:
-        table = open_table(settings, table_uri(settings, "meta", RUN_TABLE))
-    except TableError:
-        return []
-    rows = [complete_row(r) for r in table.to_pyarrow_table().to_pylist()]
+    rows = [complete_row(r) for r in meta_tables.read(settings, RUN_LOG)]
     if source:
         rows = [r for r in rows if r["source"] == source]
     rows.sort(key=lambda r: (r["started_at"], r["layer"]), reverse=True)

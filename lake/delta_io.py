@@ -21,11 +21,12 @@ from lake.errors import LakeError, StorageError, TableError
 from lake.leases import check_write
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 WriteMode = Literal["error", "append", "overwrite"]
 WRITE_MODES: tuple[WriteMode, ...] = ("error", "append", "overwrite")
-MatchedAction = Literal["update", "ignore"]
+MatchedAction = Literal["update", "delete", "ignore"]
+MATCHED_ACTIONS: tuple[MatchedAction, ...] = ("update", "delete", "ignore")
 NotMatchedAction = Literal["insert", "ignore"]
 
 
@@ -37,6 +38,7 @@ class MergeResult:
     inserted: int
     updated: int
     source_rows: int
+    deleted: int = 0
 
 
 def table_exists(spark: SparkSession, uri: str) -> bool:
@@ -85,7 +87,11 @@ def read_table(
         TableError: No table at ``uri``, or both ``version`` and ``timestamp`` were given.
     """
     if version is not None and timestamp is not None:
-        raise TableError("Give a version or a timestamp to read, not both.", table=uri)
+        raise TableError(
+            "Give a version or a timestamp to read, not both.",
+            table=uri,
+            fix="pass only the version, or only the timestamp",
+        )
     _require_table(spark, uri)
     reader = spark.read.format("delta")
     if version is not None:
@@ -125,8 +131,7 @@ def write_table(
         StorageError: The object store failed.
         LeaseError: A job run is active and does not (or no longer) hold the table's lease.
     """
-    if mode not in WRITE_MODES:
-        raise TableError(f"Write mode {mode!r} is not one of {', '.join(WRITE_MODES)}.", table=uri)
+    _refuse_unknown("Write mode", "mode", mode, WRITE_MODES, uri)
     spark = df.sparkSession
     if mode == "error" and table_exists(spark, uri):
         raise TableError(
@@ -159,41 +164,58 @@ def merge_table(
     create_if_missing: bool = True,
     commit_info: Mapping[str, Any] | None = None,
     update_condition: str | None = None,
+    update_set: Mapping[str, str | Column] | None = None,
     check_duplicates: bool = True,
 ) -> MergeResult:
     """Upsert ``source`` into the table on ``keys`` (idempotent: rerunning changes nothing new).
+
+    Rows are matched by a join on ``keys`` (``t.k <=> s.k``), never by literal values: the
+    commit stores only that condition, so a merge can remove or blank rows without writing the
+    values it matched into the table's history (what ``lifecycle.tables`` relies on).
 
     Args:
         source: Rows to merge; keys must be unique in it.
         uri: The target table.
         keys: Business-key columns, present in both source and target.
-        when_matched: ``"update"`` the target row with the source's values, or ``"ignore"``.
+        when_matched: ``"update"`` the target row with the source's values, ``"delete"`` it
+            (``WHEN MATCHED THEN DELETE``), or ``"ignore"``.
         when_not_matched: ``"insert"`` the source row, or ``"ignore"``.
-        create_if_missing: Create the table from ``source`` when it does not exist yet.
+        create_if_missing: Create the table from ``source`` when it does not exist yet (only
+            with ``when_not_matched="insert"``).
         commit_info: Metadata stored with the commit that creates the table. A MERGE commit
             carries none: Delta only takes it from a session-wide setting, which jobs running
             in parallel threads would mix up; the run log links batches to table versions.
         update_condition: SQL condition (aliases ``t`` target, ``s`` source) for updating a
-            matched row; default: any non-key column differs.
+            matched row; default: any non-key column differs (every matched row when
+            ``update_set`` is given).
+        update_set: With ``when_matched="update"``: the target columns to set and their values
+            (SQL over ``t``/``s`` or a Column), instead of every source column.
         check_duplicates: Look for duplicate keys in the source first (one Spark job); pass
             False only when the source is unique by construction.
 
     Raises:
-        TableError: Empty or unknown keys, duplicate keys in the source, or a missing table.
+        TableError: Empty or unknown keys, an unknown action, duplicate keys in the source, or
+            a missing table.
         LeaseError: A job run is active and does not (or no longer) hold the table's lease.
     """
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
+    _refuse_unknown("Matched action", "when_matched", when_matched, MATCHED_ACTIONS, uri)
     spark = source.sparkSession
     if not keys:
-        raise TableError("A merge needs at least one key column.", table=uri)
+        raise TableError(
+            "A merge needs at least one key column.",
+            table=uri,
+            fix="pass keys= with the table's business key (the contract's primary_key)",
+        )
     missing = [k for k in keys if k not in source.columns]
     if missing:
         raise TableError(
             f"Merge key(s) {', '.join(missing)} not in the source; it has "
             f"{', '.join(source.columns)}.",
             table=uri,
+            fix="add the key columns to the source, or pass the keys it has",
         )
     if check_duplicates:
         duplicates = source.groupBy(*keys).count().filter(F.col("count") > 1)
@@ -207,8 +229,16 @@ def merge_table(
                 fix="deduplicate the source on its business key before merging",
             )
     if not table_exists(spark, uri):
-        if not create_if_missing:
-            raise TableError(f"No Delta table at {uri} to merge into.", table=uri)
+        # creating the table from the source is the insert of every row: not for a merge that
+        # only updates or deletes what it matches
+        if not create_if_missing or when_not_matched != "insert":
+            raise TableError(
+                f"No Delta table at {uri} to merge into.",
+                table=uri,
+                fix="check the layer and name, or pass create_if_missing=True"
+                if when_not_matched == "insert"
+                else "check the layer and name (a merge that inserts nothing creates no table)",
+            )
         source_rows = source.count()
         version = write_table(source, uri, mode="error", commit_info=commit_info)
         return MergeResult(
@@ -223,20 +253,43 @@ def merge_table(
     check_write(uri)
     with _translated(spark, uri, "merge into"):
         target = DeltaTable.forPath(spark, uri)
+        before = int(target.history(1).select("version").collect()[0][0])
         merge = target.alias("t").merge(source.alias("s"), condition)
-        if when_matched == "update" and changed:
+        if when_matched == "update" and update_set is not None:
+            assignments = {f"`{c}`": value for c, value in update_set.items()}
+            merge = merge.whenMatchedUpdate(condition=update_condition, set=assignments)
+        elif when_matched == "update" and changed:
             merge = merge.whenMatchedUpdateAll(condition=changed)
+        elif when_matched == "delete":
+            merge = merge.whenMatchedDelete()
         if when_not_matched == "insert":
             merge = merge.whenNotMatchedInsertAll()
         merge.execute()
     last = history(spark, uri, limit=1)[0]
+    if int(last["version"]) == before:
+        # Delta commits nothing when a merge without an insert clause matches no row; the
+        # latest commit's metrics would be an older operation's
+        return MergeResult(
+            version=before, inserted=0, updated=0, source_rows=source.count(), deleted=0
+        )
     metrics = last["operationMetrics"]
     return MergeResult(
         version=int(last["version"]),
         inserted=int(metrics.get("numTargetRowsInserted", 0)),
         updated=int(metrics.get("numTargetRowsUpdated", 0)),
         source_rows=int(metrics["numSourceRows"]),
+        deleted=int(metrics.get("numTargetRowsDeleted", 0)),
     )
+
+
+def _refuse_unknown(what: str, option: str, value: str, valid: Sequence[str], uri: str) -> None:
+    """Refuse a value of a ``Literal`` option that is not one of ``valid``, listing them."""
+    if value not in valid:
+        raise TableError(
+            f"{what} {value!r} is not one of {', '.join(valid)}.",
+            table=uri,
+            fix=f"pass {option}= one of {', '.join(valid)}",
+        )
 
 
 def _require_table(spark: SparkSession, uri: str) -> None:
@@ -317,6 +370,7 @@ def _explain(exc: Exception, spark: SparkSession, uri: str, action: str) -> Lake
                 f"Could not {action} table {uri}: the object store at {endpoint} denied access "
                 "(the credentials are valid, their policy does not allow this).",
                 endpoint=str(endpoint),
+                table=uri,
                 fix="run the job under a role allowed to "
                 f"{'write' if action == 'write' else 'read'} this layer (LAKE__STORAGE__ROLE, "
                 "policy/minio-roles.yaml), or ask the lake's administrator",
@@ -325,6 +379,7 @@ def _explain(exc: Exception, spark: SparkSession, uri: str, action: str) -> Lake
         return StorageError(
             f"Could not {action} table {uri}: the object store at {endpoint} {what}.",
             endpoint=str(endpoint),
+            table=uri,
             fix="run `lake status` / `lake up`, then `lake doctor`",
         )
     if (
@@ -338,4 +393,8 @@ def _explain(exc: Exception, spark: SparkSession, uri: str, action: str) -> Lake
             table=uri,
             fix="align the columns and types, or pass merge_schema=True for new columns",
         )
-    return TableError(f"Could not {action} table {uri}: {first}", table=uri)
+    return TableError(
+        f"Could not {action} table {uri}: {first}",
+        table=uri,
+        fix="rerun with `lake --debug` for the whole Spark error; `lake doctor` checks the setup",
+    )

@@ -4,7 +4,7 @@ One row per action on one table (or landing file) and batch: request id, kind (`
 ``erasure``), source, what was done, how many rows or lines, the table versions before and
 after, when, and who (OS user and host; ``lake audit`` shows them beside the table versions).
 Never a value: the journal is what the DPO shows an auditor. Written and read with delta-rs,
-like the run log and the quality history.
+like the run log and the quality history (:mod:`lake.meta_tables`).
 
 The journal is also what keeps reconciliation true after data left the lake on purpose: for
 each batch, the rows a table holds now plus the rows the journal says were removed from it equal
@@ -22,12 +22,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lake import meta_tables
+from lake.meta_tables import ColumnKind, MetaTable
 from lake.settings import Settings
-from lake.storage import table_uri
 
 LIFECYCLE_TABLE = "lifecycle_log"
 
-FIELDS: tuple[tuple[str, str], ...] = (
+FIELDS: tuple[tuple[str, ColumnKind], ...] = (
     ("request_id", "string"),
     ("kind", "string"),
     ("at", "timestamp"),
@@ -43,12 +44,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("host", "string"),
 )
 
-
-def _arrow_schema() -> Any:
-    import pyarrow as pa
-
-    types = {"string": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"), "int64": pa.int64()}
-    return pa.schema([(name, types[kind]) for name, kind in FIELDS])
+LIFECYCLE_LOG = MetaTable(LIFECYCLE_TABLE, FIELDS)
 
 
 def _user() -> str:
@@ -63,46 +59,17 @@ def now() -> dt.datetime:
 
 
 def append(settings: Settings, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Append journal rows (mappings with the keys of :data:`FIELDS`)."""
+    """Append journal rows (mappings with the keys of :data:`FIELDS`); ``user`` and ``host``
+    default to this process's."""
     if not rows:
         return
-    import pyarrow as pa
-    from deltalake import write_deltalake
-
-    from lake.delta_reader import storage_options, to_delta_rs_uri
-
-    names = [n for n, _ in FIELDS]
     who = {"user": _user(), "host": socket.gethostname()}
-    data = pa.Table.from_pylist(
-        [{n: row.get(n, who.get(n)) for n in names} for row in rows], schema=_arrow_schema()
-    )
-    options = storage_options(settings)
-    if options:
-        options["aws_conditional_put"] = "etag"
-    try:
-        write_deltalake(
-            to_delta_rs_uri(table_uri(settings, "meta", LIFECYCLE_TABLE)),
-            data,
-            mode="append",
-            schema_mode="merge",  # a journal written before a column was added still appends
-            storage_options=options or None,
-        )
-    except OSError as exc:
-        from lake.storage import explain_storage_failure
-
-        raise explain_storage_failure(exc, settings) from exc
+    meta_tables.append(settings, LIFECYCLE_LOG, [{**who, **row} for row in rows])
 
 
 def read(settings: Settings) -> list[dict[str, Any]]:
     """Every journal row, oldest first ([] before the first action)."""
-    from lake.delta_reader import open_table
-    from lake.errors import TableError
-
-    try:
-        table = open_table(settings, table_uri(settings, "meta", LIFECYCLE_TABLE))
-    except TableError:
-        return []
-    rows = table.to_pyarrow_table().to_pylist()
+    rows = meta_tables.read(settings, LIFECYCLE_LOG)
     return sorted(rows, key=lambda r: (r["at"], r["request_id"], r["table"] or ""))
 
 

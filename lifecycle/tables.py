@@ -1,9 +1,10 @@
 """Delta operations that remove data for good: keyed deletes, anonymisation, history purge.
 
 Rows are always matched by a join against a small DataFrame (``MERGE ... WHEN MATCHED THEN
-DELETE``), never by a predicate with literal values: Delta stores a DELETE's predicate text in
-its commit, so ``DELETE WHERE registration_id = '...'`` would write the very identifier being
-erased into the table's history. A MERGE stores only ``t.col = s.col``.
+DELETE``, through :func:`lake.delta_io.merge_table`), never by a predicate with literal values:
+Delta stores a DELETE's predicate text in its commit, so ``DELETE WHERE registration_id = '...'``
+would write the very identifier being erased into the table's history. A MERGE stores only
+``t.col <=> s.col``.
 
 A deleted row stays in the older data files (and in deletion-vector files) until the table is
 purged: :func:`purge_history` rewrites files that carry deletion vectors, vacuums the files no
@@ -111,32 +112,34 @@ def _merge(
     action: str,
     set_null: Sequence[str],
 ) -> TableChange:
-    from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
     name = table_name(uri)
     if not delta_io.table_exists(spark, uri):
         return TableChange(name, action, 0, None, None)
     before = delta_io.table_version(spark, uri)
-    source = rows.select(*on).distinct()
+    # delta_io joins null-safe (<=>): a key with a null matches nothing here, as with `=`
+    source = rows.select(*on).dropna(subset=list(on)).distinct()
     if source.limit(1).count() == 0:
         return TableChange(name, action, 0, before, before)
-    condition = " AND ".join(f"t.`{c}` = s.`{c}`" for c in on)
-    merge = DeltaTable.forPath(spark, uri).alias("t").merge(source.alias("s"), condition)
+    blank = None
     if set_null:
-        schema = {f.name: f.dataType for f in spark.read.format("delta").load(uri).schema.fields}
-        merge = merge.whenMatchedUpdate(
-            set={f"`{c}`": F.lit(None).cast(schema[c]) for c in set_null if c in schema}
-        )
-    else:
-        merge = merge.whenMatchedDelete()
-    merge.execute()
-    after = delta_io.table_version(spark, uri)
-    if after == before:
-        return TableChange(name, action, 0, before, after)
-    metrics = delta_io.history(spark, uri, limit=1)[0].get("operationMetrics") or {}
-    key = "numTargetRowsUpdated" if set_null else "numTargetRowsDeleted"
-    return TableChange(name, action, int(metrics.get(key, 0)), before, after)
+        schema = {f.name: f.dataType for f in delta_io.read_table(spark, uri).schema.fields}
+        blank = {c: F.lit(None).cast(schema[c]) for c in set_null if c in schema}
+        if not blank:
+            return TableChange(name, action, 0, before, before)
+    result = delta_io.merge_table(
+        source,
+        uri,
+        keys=on,
+        when_matched="delete" if blank is None else "update",
+        update_set=blank,  # every matched row is blanked, even one already blank
+        when_not_matched="ignore",
+        create_if_missing=False,
+        check_duplicates=False,  # distinct above
+    )
+    count = result.deleted if blank is None else result.updated
+    return TableChange(name, action, count, before, result.version)
 
 
 def rows_per_batch(

@@ -2,7 +2,8 @@
 
 One row per expectation per review (run id, table, table version, rule, severity, success,
 unexpected count and percent, observed value, time, decision). Written and read with delta-rs like
-the run log: a few rows cost milliseconds, commits use conditional puts, and readers need no Spark.
+the run log (:mod:`lake.meta_tables`): a few rows cost milliseconds, commits use conditional puts,
+and readers need no Spark.
 The A13 indicator "nombre de revues de qualité" is the number of distinct ``review_id``.
 """
 
@@ -12,12 +13,13 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from lake import meta_tables
+from lake.meta_tables import ColumnKind, MetaTable
 from lake.settings import Settings
-from lake.storage import table_uri
 
 QUALITY_TABLE = "quality_results"
 
-FIELDS: tuple[tuple[str, str], ...] = (
+FIELDS: tuple[tuple[str, ColumnKind], ...] = (
     ("review_id", "string"),
     ("run_id", "string"),
     ("reviewed_at", "timestamp"),
@@ -47,58 +49,17 @@ FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _arrow_schema() -> Any:
-    import pyarrow as pa
-
-    types = {
-        "string": pa.string(),
-        "timestamp": pa.timestamp("us", tz="UTC"),
-        "int64": pa.int64(),
-        "bool": pa.bool_(),
-        "float64": pa.float64(),
-    }
-    return pa.schema([(name, types[kind]) for name, kind in FIELDS])
+QUALITY_RESULTS = MetaTable(QUALITY_TABLE, FIELDS)
 
 
 def append(settings: Settings, rows: Sequence[Mapping[str, Any]]) -> None:
     """Append review rows (each a mapping with the keys of :data:`FIELDS`)."""
-    if not rows:
-        return
-    import pyarrow as pa
-    from deltalake import write_deltalake
-
-    from lake.delta_reader import storage_options, to_delta_rs_uri
-
-    names = [n for n, _ in FIELDS]
-    data = pa.Table.from_pylist(
-        [{n: row.get(n) for n in names} for row in rows], schema=_arrow_schema()
-    )
-    options = storage_options(settings)
-    if options:
-        options["aws_conditional_put"] = "etag"
-    try:
-        write_deltalake(
-            to_delta_rs_uri(table_uri(settings, "meta", QUALITY_TABLE)),
-            data,
-            mode="append",
-            storage_options=options or None,
-        )
-    except OSError as exc:
-        from lake.storage import explain_storage_failure
-
-        raise explain_storage_failure(exc, settings) from exc
+    meta_tables.append(settings, QUALITY_RESULTS, rows)
 
 
 def read(settings: Settings, *, domain: str | None = None) -> list[dict[str, Any]]:
     """Every stored review row (optionally one domain's), oldest first; [] when none yet."""
-    from lake.delta_reader import open_table
-    from lake.errors import TableError
-
-    try:
-        table = open_table(settings, table_uri(settings, "meta", QUALITY_TABLE))
-    except TableError:
-        return []
-    rows = table.to_pyarrow_table().to_pylist()
+    rows = meta_tables.read(settings, QUALITY_RESULTS)
     if domain is not None:
         rows = [r for r in rows if r["domain"] == domain]
     return sorted(rows, key=lambda r: (r["reviewed_at"], r["review_id"], r["rule_id"]))

@@ -251,7 +251,11 @@ def test_a_run_log_written_before_the_new_columns_still_reads_and_evolves(tmp_pa
         {"storage": {"backend": "local", "local_root": str(tmp_path / "lake")}}
     )
     old_schema = pa.schema(
-        [f for f in runlog._arrow_schema() if f.name not in ("user", "host", "job", "command")]
+        [
+            f
+            for f in runlog.RUN_LOG.arrow_schema()
+            if f.name not in ("user", "host", "job", "command")
+        ]
     )
     old = RunRecord("OLD", "b0", "adoptions", "bronze", "succeeded", at(0), finished_at=at(1))
     row = {k: v for k, v in old.as_dict().items() if k in old_schema.names}
