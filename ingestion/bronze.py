@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingestion.errors import in_batch
 from ingestion.landing import LandedFile, land
 from ingestion.readers import read_extract
 from ingestion.runlog import RunRecord, check, now
@@ -51,8 +52,6 @@ QUARANTINE_SCHEMA = (
 def batch_id_for(contract: Contract, sha256: str) -> str:
     """The batch id of a file: stable across reruns, unique per content."""
     return f"{contract.source}-{sha256[:16]}"
-
-
 
 
 def ingest_file(
@@ -94,41 +93,43 @@ def ingest_file(
         record.message = "fichier déjà ingéré (même empreinte SHA-256)"
         progress(f"  {path.name}: already ingested (batch {batch}), skipped")
         return record
-    store = ObjectStore(settings)
-    staging = f"_staging/{batch}"
-    store.remove_prefix(staging)  # leftovers of a crashed attempt
-    try:
-        lines_read, malformed_rows, layout_extra = _stage(contract, path, store, staging)
-        records = spark.read.parquet(store.uri(staging + "/records"))
-        bronze_rows = _with_provenance(records, contract, batch, landed)
-        version = delta_io.write_table(
-            bronze_rows,
-            table_uri(settings, "bronze", contract.source),
-            mode="append",
-            merge_schema=True,
-            idempotent=(f"bronze:{batch}", 0),
-            commit_info={"run_id": run_id, "batch_id": batch, "file": landed.uri},
+    # an error from here on names the batch in the run log (ingestion.errors.in_batch)
+    with in_batch(batch):
+        store = ObjectStore(settings)
+        staging = f"_staging/{batch}"
+        store.remove_prefix(staging)  # leftovers of a crashed attempt
+        try:
+            lines_read, malformed_rows, layout_extra = _stage(contract, path, store, staging)
+            records = spark.read.parquet(store.uri(staging + "/records"))
+            bronze_rows = _with_provenance(records, contract, batch, landed)
+            version = delta_io.write_table(
+                bronze_rows,
+                table_uri(settings, "bronze", contract.source),
+                mode="append",
+                merge_schema=True,
+                idempotent=(f"bronze:{batch}", 0),
+                commit_info={"run_id": run_id, "batch_id": batch, "file": landed.uri},
+            )
+            if malformed_rows:
+                _quarantine_malformed(spark, settings, contract, batch, landed, malformed_rows)
+        finally:
+            store.remove_prefix(staging)
+        in_bronze = (
+            delta_io.read_table(spark, table_uri(settings, "bronze", contract.source))
+            .filter(f"_batch_id = '{batch}'")
+            .count()
         )
-        if malformed_rows:
-            _quarantine_malformed(spark, settings, contract, batch, landed, malformed_rows)
-    finally:
-        store.remove_prefix(staging)
-    in_bronze = (
-        delta_io.read_table(spark, table_uri(settings, "bronze", contract.source))
-        .filter(f"_batch_id = '{batch}'")
-        .count()
-    )
-    quarantined = count_quarantined(spark, settings, contract, batch, "bronze")
-    record.lines_read = lines_read
-    record.rows_out = in_bronze
-    record.quarantined = quarantined
-    record.table_version = version
-    record.extra_columns = layout_extra
-    check(
-        lines_read == in_bronze + quarantined,
-        record,
-        f"lines read {lines_read} != bronze rows {in_bronze} + malformed {quarantined}",
-    )
+        quarantined = count_quarantined(spark, settings, contract, batch, "bronze")
+        record.lines_read = lines_read
+        record.rows_out = in_bronze
+        record.quarantined = quarantined
+        record.table_version = version
+        record.extra_columns = layout_extra
+        check(
+            lines_read == in_bronze + quarantined,
+            record,
+            f"lines read {lines_read} != bronze rows {in_bronze} + malformed {quarantined}",
+        )
     record.status = "succeeded"
     record.finished_at = now()
     extra = f"; extra columns: {', '.join(layout_extra)}" if layout_extra else ""

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ingestion.errors import IngestionError
 from ingestion.indicators import INDICATORS, Indicator
-from ingestion.runlog import IngestionError, RunRecord, now
+from ingestion.runlog import RunRecord, now
 from lake import delta_io
 from lake.contracts import get_contract
 from lake.gates import TableGate
@@ -100,6 +101,10 @@ def _build_one(
                     f"Gold indicator {indicator.name}: its declared lineage names "
                     f"{sorted(indicator.lineage)} but it produces {sorted(table.columns)}.",
                     fix="update Indicator.lineage in ingestion/indicators.py with the transform",
+                    batch_id=record.batch_id,
+                    source=record.source,
+                    layer="gold",
+                    table=uri,
                 )
             verdict = gate(
                 table,

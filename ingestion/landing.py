@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from ingestion.runlog import IngestionError
+from ingestion.errors import LandingError
 from lake.contracts import Contract
 from lake.objects import ObjectStore
 from lake.settings import Settings
@@ -29,18 +29,6 @@ from lake.settings import Settings
 _DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _KEY = re.compile(r"^landing/[a-z][a-z0-9_]*/[0-9a-f]{64}/[^/\x00]+$")
 _MAX_NAME_CHARS = 200  # S3 keys stop at 1024 bytes; a file name has no business being longer
-
-
-class LandingError(IngestionError):
-    """A delivered file cannot be landed (its name or its kind), before anything is copied.
-
-    Attributes:
-        path: The delivered path, as given.
-    """
-
-    def __init__(self, path: Path | str, message: str, *, fix: str | None = None) -> None:
-        self.path = path
-        super().__init__(f"Delivered file {str(path)!r}: {message}", fix=fix)
 
 
 @dataclass(frozen=True)
@@ -125,6 +113,7 @@ def landing_key(contract: Contract, digest: str, name: str) -> str:
             name,
             f"the landing key {key!r} would leave landing/{contract.source}/.",
             fix="rename the file (letters, digits, '.', '-', '_')",
+            source=contract.source,
         )
     return key
 

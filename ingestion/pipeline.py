@@ -12,6 +12,7 @@ or waits (``wait_s``); it then reads the run log afresh and skips what the first
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ingestion import runlog
 from ingestion.bronze import ingest_file
+from ingestion.errors import IngestionError, in_batch
 from ingestion.gold import INDICATORS, build_gold
 from ingestion.landing import delivery_time
 from ingestion.lineage_plan import bronze_step, silver_step
@@ -142,7 +144,7 @@ def run(
     wanted = [layer for layer in LAYERS if layer in set(layers)]
     contracts = select_contracts(settings, sources)
     if files and len(contracts) != 1:
-        raise LakeError(
+        raise IngestionError(
             "Explicit files need exactly one --source.",
             fix="pass --source with the files' source id",
         )
@@ -270,6 +272,7 @@ def _run_source(
                     gate=gates.batch,
                     progress=progress,
                 ),
+                batch_id=batch,
             )
 
 
@@ -281,28 +284,30 @@ def _logged(
     sink: LineageSink,
     describe: Callable[[RunRecord | None], tuple[list[DatasetIO], list[DatasetIO]]],
     step: Callable[[], RunRecord],
+    *,
+    batch_id: str | None = None,
 ) -> None:
-    """Run one batch step, log it (failed or not) and report its lineage."""
+    """Run one batch step, log it (failed or not) and report its lineage.
+
+    A failed step is logged with the batch its error names (the step sets it once the batch
+    is known, as bronze does after landing the file), else with ``batch_id`` when the caller
+    knows the batch (silver), else as ``(batch)``: the file could not even be landed.
+    """
     started = runlog.now()
     job = f"{layer}.{contract.source}"
     before, _ = describe(None)
     step_run = sink.start(job, run_id=summary.run_id, inputs=before)
     try:
-        record = step()
+        if batch_id is None:
+            record = step()
+        else:
+            with in_batch(batch_id):
+                record = step()
     except BaseException as exc:
         sink.fail(job, step_run, error=f"{type(exc).__name__}: {exc}", inputs=before)
         if not isinstance(exc, LakeError):
             raise
-        failed = RunRecord(
-            run_id=summary.run_id,
-            batch_id=getattr(exc, "batch_id", "(batch)"),
-            source=contract.source,
-            layer=layer,
-            status="failed",
-            started_at=started,
-            finished_at=runlog.now(),
-            message=str(exc),
-        )
+        failed = failed_record(exc, summary.run_id, contract.source, layer, started)
         summary.records.append(failed)
         runlog.append(settings, [failed])
         raise
@@ -312,3 +317,19 @@ def _logged(
     sink.complete(job, step_run, inputs=inputs, outputs=outputs)
     runlog.append(settings, [record])
     summary.records.append(record)
+
+
+def failed_record(
+    exc: LakeError, run_id: str, source: str, layer: Layer, started: dt.datetime
+) -> RunRecord:
+    """The run-log row of a step that failed with ``exc``: the batch its error names."""
+    return RunRecord(
+        run_id=run_id,
+        batch_id=exc.batch_id or "(batch)",
+        source=source,
+        layer=layer,
+        status="failed",
+        started_at=started,
+        finished_at=runlog.now(),
+        message=str(exc),
+    )

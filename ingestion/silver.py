@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 
 
-
 def pending_batches(
     spark: SparkSession,
     settings: Settings,

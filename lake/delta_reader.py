@@ -70,7 +70,12 @@ def open_table(settings: Settings, uri: str, *, version: int | None = None) -> D
     try:
         return DeltaTable(rs_uri, version=version, storage_options=storage_options(settings))
     except TableNotFoundError as exc:
-        raise TableError(f"delta-rs finds no Delta table at {uri}.", table=uri) from exc
+        raise TableError(
+            f"delta-rs finds no Delta table at {uri}.",
+            table=uri,
+            fix="check the layer and name (`lake catalog` lists the tables), or run the job "
+            "that creates it",
+        ) from exc
     except OSError as exc:
         raise explain_storage_failure(exc, settings) from exc
 

@@ -34,13 +34,25 @@ def pseudonymisation_key(settings: Settings) -> bytes:
 
 
 def _decode(text: str, where: str) -> bytes:
+    # a key replaced by a new one gives everybody new pseudonyms: restoring it is the fix
+    fix = f"restore {where} from the backup of the lake's secrets (at least 32 hex digits)"
+    key_name = "security.pseudonymisation_key"
+    path = None if where.startswith("LAKE__") else where
     try:
         key = bytes.fromhex(text)
     except ValueError:
-        raise ConfigError(f"{where}: the pseudonymisation key must be hexadecimal.") from None
+        raise ConfigError(
+            f"{where}: the pseudonymisation key must be hexadecimal.",
+            fix=fix,
+            path=path,
+            key=key_name,
+        ) from None
     if len(key) < 16:
         raise ConfigError(
             f"{where}: the pseudonymisation key must be at least 16 bytes "
-            f"(32 hex digits); found {len(key)}."
+            f"(32 hex digits); found {len(key)}.",
+            fix=fix,
+            path=path,
+            key=key_name,
         )
     return key

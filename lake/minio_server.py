@@ -154,7 +154,9 @@ def start(
     _check_layout(data_dir, drives)
     if not binary.is_file():
         raise ServerError(
-            f"The MinIO binary {binary} is missing.", fix="run `make minio` (builds it once)"
+            f"The MinIO binary {binary} is missing.",
+            fix="run `make minio` (builds it once)",
+            path=binary,
         )
     port = port or free_port(host)
     console_port = console_port or free_port(host)
@@ -164,6 +166,7 @@ def start(
                 f"Port {host}:{port} is already in use, so MinIO cannot listen there.",
                 fix="stop what listens there (`lake down`), or set LAKE__MINIO__PORT=0 for a "
                 "free port",
+                endpoint=f"http://{host}:{port}",
             )
     for directory in drive_dirs(data_dir, drives):
         directory.mkdir(parents=True, exist_ok=True)
@@ -208,6 +211,8 @@ def start(
                 f"MinIO exited with code {proc.returncode} while starting on {endpoint}; "
                 f"last log lines: {_tail(log_file)}",
                 fix=f"read {log_file}",
+                endpoint=endpoint,
+                path=log_file,
             )
         if health_live(endpoint, timeout=1.0):
             return ServerState(
@@ -224,6 +229,8 @@ def start(
     raise ServerError(
         f"MinIO did not become live on {endpoint} within {timeout_s:.0f} s.",
         fix=f"read {log_file}; raise minio.start_timeout_s on a slow disk",
+        endpoint=endpoint,
+        path=log_file,
     )
 
 
@@ -237,6 +244,7 @@ def _check_layout(data_dir: Path, drives: int) -> None:
             f"{data_dir} holds a MinIO written with {found}, and minio.drives is {drives}.",
             fix="set minio.drives back, or point minio.data_dir to a new directory (copy the "
             "objects over with the S3 API; MinIO cannot convert a layout in place)",
+            path=data_dir,
         )
 
 

@@ -112,6 +112,7 @@ class ObjectStore:
             raise StorageError(
                 f"Could not remove {len(errors)} staging object(s) under {prefix}.",
                 endpoint=self.settings.endpoint,
+                fix="check the account may delete under that prefix (`lake doctor`), then rerun",
             )
         return len(names)
 
@@ -206,5 +207,6 @@ class ObjectStore:
             raise StorageError(
                 f"Could not remove {len(errors)} object(s), first: {errors[0].name}.",
                 endpoint=self.settings.endpoint,
+                fix="check the account may delete these objects (`lake doctor`), then rerun",
             )
         return len(keys)

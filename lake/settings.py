@@ -6,7 +6,7 @@ Precedence, highest first:
 2. environment variables ``LAKE__SECTION__KEY`` (for example ``LAKE__MINIO__PORT=0``,
    ``LAKE__STORAGE__BACKEND=local``); a ``[spark.conf]`` entry is ``LAKE__SPARK__CONF__<key>``;
 3. the TOML file: ``--config PATH``, else ``$LAKE_CONFIG``, else ``lake.toml`` at the project root;
-4. the defaults written in the dataclasses below.
+4. the defaults written in the section dataclasses (:mod:`lake.settings_sections`).
 
 Credentials never come from the TOML file (it is committed): ``storage.access_key`` and
 ``storage.secret_key`` come from the environment, else from ``storage.credentials_file``, which
@@ -15,6 +15,10 @@ directory holding ``lake.toml``; ``$LAKE_HOME`` forces it).
 
 When ``storage.endpoint`` is empty the lake talks to the local MinIO that ``lake up`` manages: the
 endpoint recorded in its state file if it is running, else ``http://{minio.host}:{minio.port}``.
+
+This module loads the layers in that order; values are typed and checked by
+:mod:`lake.settings_coercion`. The section classes are re-exported here, so
+``from lake.settings import Settings, load_settings`` stays the one import callers need.
 """
 
 from __future__ import annotations
@@ -23,189 +27,50 @@ import dataclasses
 import json
 import os
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from lake.errors import ConfigError
+from lake.settings_coercion import ENV_PREFIX, rooted, typed_values
+from lake.settings_sections import (
+    SECTIONS,
+    IngestionSettings,
+    LifecycleSettings,
+    LineageSettings,
+    LineageTransport,
+    LocksSettings,
+    MinioSettings,
+    ReportSettings,
+    SecuritySettings,
+    Settings,
+    SparkSettings,
+    StorageBackend,
+    StorageSettings,
+)
 
-ENV_PREFIX = "LAKE__"
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "ENV_PREFIX",
+    "IngestionSettings",
+    "LifecycleSettings",
+    "LineageSettings",
+    "LineageTransport",
+    "LocksSettings",
+    "MinioSettings",
+    "ReportSettings",
+    "SecuritySettings",
+    "Settings",
+    "SparkSettings",
+    "StorageBackend",
+    "StorageSettings",
+    "find_project_root",
+    "load_settings",
+    "read_credentials_file",
+]
+
 CONFIG_FILE_NAME = "lake.toml"
 _SECRET_KEYS = frozenset({"access_key", "secret_key", "pseudonymisation_key"})
-
-StorageBackend = Literal["s3", "local"]
-LineageTransport = Literal["file", "http", "console", "none"]
-
-
-@dataclass(frozen=True)
-class StorageSettings:
-    """Where the Delta tables live.
-
-    ``backend = "s3"`` keeps them in ``bucket`` on MinIO/S3 (``s3a://`` URIs); ``"local"`` keeps
-    them under ``local_root`` (``file://`` URIs) for quick runs without a server.
-    """
-
-    backend: StorageBackend = "s3"
-    bucket: str = "lake"
-    endpoint: str = ""
-    region: str = "us-east-1"
-    local_root: Path = Path("var/lake")
-    credentials_file: Path = Path("var/minio/credentials.json")
-    # "" = the root (admin) credentials above; a role of policy/minio-roles.yaml ("ingestion",
-    # "transformation", "reader-level-N") reads var/secrets/minio-<role>.json (`lake access apply`).
-    role: str = ""
-    # With no role set and the root credentials of `lake up` in use, a job of one layer runs under
-    # that layer's role once `lake access apply` created it (bronze: ingestion; silver, gold:
-    # transformation). false: jobs keep the credentials they were given.
-    job_roles: bool = True
-    access_key: str = field(default="", repr=False)
-    secret_key: str = field(default="", repr=False)
-
-
-@dataclass(frozen=True)
-class MinioSettings:
-    """The local MinIO server that ``lake up`` runs (a real process, built from source)."""
-
-    host: str = "127.0.0.1"
-    port: int = 9000
-    console_port: int = 0
-    data_dir: Path = Path("var/minio/data")
-    state_file: Path = Path("var/minio/server.json")
-    log_file: Path = Path("var/minio/minio.log")
-    version: str = "v0.0.0-20260212201848-7aac2a2c5b7c"
-    binary: Path | None = None
-    start_timeout_s: float = 30.0
-    # 1: one directory (data_dir). N in 2..16: erasure coding over data_dir/d1..dN (4 -> EC:2).
-    drives: int = 1
-
-
-@dataclass(frozen=True)
-class SparkSettings:
-    """How the one SparkSession (and every spark-submit) is configured."""
-
-    master: str = "local[2]"
-    app_name: str = "meae-datalake"
-    shuffle_partitions: int = 4
-    driver_memory: str = "2g"
-    ui_enabled: bool = False
-    console_progress: bool = False
-    log_level: str = "WARN"
-    jars_dir: Path | None = None
-    conf: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LineageSettings:
-    """Where OpenLineage events go."""
-
-    transport: LineageTransport = "file"
-    file: Path = Path("var/lineage/events.jsonl")
-    url: str = ""
-    namespace: str = "meae-datalake"
-    spark_listener: bool = True
-
-
-@dataclass(frozen=True)
-class ReportSettings:
-    """Where human-readable outputs (quality reviews, studies) are written."""
-
-    dir: Path = Path("var/reports")
-    # Build GX Data Docs at each review (engineers' detail; about a second per review).
-    data_docs: bool = True
-
-
-@dataclass(frozen=True)
-class SecuritySettings:
-    """Secrets the lake generates and the privacy thresholds it applies."""
-
-    pseudonymisation_key_file: Path = Path("var/secrets/pseudonymisation.key")
-    pseudonymisation_key: str = field(default="", repr=False)
-    min_cell_count: int = 11
-
-
-@dataclass(frozen=True)
-class IngestionSettings:
-    """Where deliveries are picked up."""
-
-    inbox: Path = Path("samples")
-
-
-@dataclass(frozen=True)
-class LocksSettings:
-    """Table leases: one writing job per table (docs/decisions/0007-table-leases.md)."""
-
-    lease_ttl_s: float = 120.0
-    renew_every_s: float = 0.0  # 0: lease_ttl_s / 3
-    wait_s: float = 0.0  # how long a job waits for a busy table before failing
-
-
-@dataclass(frozen=True)
-class LifecycleSettings:
-    """Retention (A12) and RGPD requests (docs/lifecycle.md)."""
-
-    # Older table versions are vacuumed by `lake lifecycle apply` after this many hours (the
-    # time-travel horizon); an erasure purges the tables it changed at once.
-    vacuum_retain_hours: float = 168.0
-    # Cold prefix where rows and landing files whose DUA ends in "archive" are moved.
-    archive_prefix: str = "archive"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything a job needs to know, loaded once by :func:`load_settings`."""
-
-    root: Path
-    config_file: Path | None
-    storage: StorageSettings = field(default_factory=StorageSettings)
-    minio: MinioSettings = field(default_factory=MinioSettings)
-    spark: SparkSettings = field(default_factory=SparkSettings)
-    lineage: LineageSettings = field(default_factory=LineageSettings)
-    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
-    reports: ReportSettings = field(default_factory=ReportSettings)
-    security: SecuritySettings = field(default_factory=SecuritySettings)
-    ingestion: IngestionSettings = field(default_factory=IngestionSettings)
-    locks: LocksSettings = field(default_factory=LocksSettings)
-
-    @property
-    def var_dir(self) -> Path:
-        """The git-ignored directory holding local state (MinIO data, logs, events)."""
-        return self.root / "var"
-
-    @property
-    def endpoint(self) -> str:
-        """The S3 endpoint URL the lake talks to."""
-        return self.storage.endpoint or f"http://{self.minio.host}:{self.minio.port}"
-
-    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Settings:
-        """Return a copy with some ``{section: {key: value}}`` values replaced (typed, checked)."""
-        sections: dict[str, Any] = {}
-        for section, values in overrides.items():
-            current = getattr(self, section, None) if section in _SECTIONS else None
-            if current is None:
-                raise ConfigError(
-                    f"Unknown settings section '{section}'.",
-                    fix=f"use one of: {', '.join(_SECTIONS)}",
-                )
-            typed = _typed_values(type(current), values, origin="overrides", section=section)
-            replaced = dataclasses.replace(current, **typed)
-            sections[section] = _rooted(replaced, self.root)
-        return dataclasses.replace(self, **sections)
-
-
-_SECTIONS: dict[str, type] = {
-    "storage": StorageSettings,
-    "minio": MinioSettings,
-    "spark": SparkSettings,
-    "lineage": LineageSettings,
-    "lifecycle": LifecycleSettings,
-    "reports": ReportSettings,
-    "security": SecuritySettings,
-    "ingestion": IngestionSettings,
-    "locks": LocksSettings,
-}
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -253,6 +118,7 @@ def load_settings(
             raise ConfigError(
                 f"Settings file {path} does not exist.",
                 fix="pass an existing TOML file to --config or LAKE_CONFIG",
+                path=path,
             )
         root = Path(environ["LAKE_HOME"]).resolve() if environ.get("LAKE_HOME") else path.parent
     else:
@@ -260,22 +126,22 @@ def load_settings(
         candidate = root / CONFIG_FILE_NAME
         path = candidate if candidate.is_file() else None
 
-    layers: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    layers: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
     if path is not None:
         _merge(layers, _read_toml(path))
     _merge(layers, _read_env(environ))
     if overrides:
         for section, values in overrides.items():
-            if section not in _SECTIONS:
+            if section not in SECTIONS:
                 raise ConfigError(
                     f"Unknown settings section '{section}' in overrides.",
-                    fix=f"use one of: {', '.join(_SECTIONS)}",
+                    fix=f"use one of: {', '.join(SECTIONS)}",
                 )
             layers[section].update(
-                _typed_values(_SECTIONS[section], values, origin="overrides", section=section)
+                typed_values(SECTIONS[section], values, origin="overrides", section=section)
             )
 
-    built = {name: _rooted(cls(**layers[name]), root) for name, cls in _SECTIONS.items()}
+    built = {name: rooted(cls(**layers[name]), root) for name, cls in SECTIONS.items()}
     settings = Settings(root=root, config_file=path, **built)
     return _with_runtime_state(settings)
 
@@ -313,6 +179,7 @@ def read_credentials_file(path: Path) -> tuple[str, str]:
         raise ConfigError(
             f"Credentials file {path} is unreadable or incomplete ({exc}).",
             fix="delete it and run `lake up` to generate new credentials",
+            path=path,
         ) from exc
 
 
@@ -320,13 +187,19 @@ def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Settings file {path} is not valid TOML: {exc}.") from exc
+        raise ConfigError(
+            f"Settings file {path} is not valid TOML: {exc}.",
+            fix="correct the TOML at that place",
+            path=path,
+        ) from exc
     result: dict[str, dict[str, Any]] = {}
     for section, values in data.items():
-        if section not in _SECTIONS or not isinstance(values, dict):
+        if section not in SECTIONS or not isinstance(values, dict):
             raise ConfigError(
                 f"Settings file {path}: unknown section [{section}].",
-                fix=f"use one of: {', '.join(f'[{s}]' for s in _SECTIONS)}",
+                fix=f"use one of: {', '.join(f'[{s}]' for s in SECTIONS)}",
+                path=path,
+                key=section,
             )
         secrets = _SECRET_KEYS & values.keys()
         if secrets:
@@ -335,10 +208,10 @@ def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
                 "credentials do not belong in a committed file.",
                 fix="remove it; set LAKE__STORAGE__ACCESS_KEY / LAKE__STORAGE__SECRET_KEY or let "
                 "`lake up` generate storage.credentials_file",
+                path=path,
+                key=f"{section}.{sorted(secrets)[0]}",
             )
-        result[section] = _typed_values(
-            _SECTIONS[section], values, origin=str(path), section=section
-        )
+        result[section] = typed_values(SECTIONS[section], values, origin=str(path), section=section)
     return result
 
 
@@ -349,10 +222,11 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             continue
         parts = name[len(ENV_PREFIX) :].split("__")
         section = parts[0].lower()
-        if section not in _SECTIONS or len(parts) < 2:
+        if section not in SECTIONS or len(parts) < 2:
             raise ConfigError(
                 f"Environment variable {name} does not name a setting.",
-                fix=f"use LAKE__<SECTION>__<KEY> with SECTION among {', '.join(_SECTIONS)}",
+                fix=f"use LAKE__<SECTION>__<KEY> with SECTION among {', '.join(SECTIONS)}",
+                key=name,
             )
         if section == "spark" and parts[1].lower() == "conf" and len(parts) >= 3:
             # Spark keys are case-sensitive and dotted: LAKE__SPARK__CONF__spark.sql.foo=1
@@ -361,7 +235,7 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             continue
         raw.setdefault(section, {})[parts[1].lower()] = value
     return {
-        section: _typed_values(_SECTIONS[section], values, origin="environment", section=section)
+        section: typed_values(SECTIONS[section], values, origin="environment", section=section)
         for section, values in raw.items()
     }
 
@@ -375,75 +249,3 @@ def _merge(layers: dict[str, dict[str, Any]], new: Mapping[str, Mapping[str, Any
                 layers[section]["conf"] = merged
             else:
                 layers[section][key] = value
-
-
-def _typed_values(
-    cls: type, values: Mapping[str, Any], *, origin: str, section: str
-) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    typed: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in hints:
-            raise ConfigError(
-                f"{origin}: unknown setting {section}.{key}.",
-                fix=f"valid keys of [{section}]: {', '.join(names)}",
-            )
-        typed[key] = _coerce(value, hints[key], where=f"{origin}: {section}.{key}")
-    return typed
-
-
-def _coerce(value: Any, hint: Any, *, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if (value is None or value == "") and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], where=where)
-    if origin is Literal:
-        if value not in args:
-            allowed = ", ".join(repr(a) for a in args)
-            raise ConfigError(f"{where} is {value!r}; expected one of {allowed}.")
-        return value
-    if origin in (Mapping, dict) or hint is Mapping:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f'{where} must be a table of key = "value" pairs.')
-        return {str(k): str(v) for k, v in value.items()}
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        lowered = str(value).strip().lower()
-        if lowered in {"1", "true", "yes", "on"}:
-            return True
-        if lowered in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{where} is {value!r}; expected true or false.")
-    if hint in (int, float):
-        if isinstance(value, bool):
-            raise ConfigError(f"{where} is {value!r}; expected a number.")
-        try:
-            return hint(value)
-        except (TypeError, ValueError):
-            kind = "an integer" if hint is int else "a number"
-            raise ConfigError(f"{where} is {value!r}; expected {kind}.") from None
-    if hint is Path:
-        return Path(str(value)).expanduser()
-    if hint is str:
-        if not isinstance(value, str | int | float):
-            raise ConfigError(f"{where} is {value!r}; expected a string.")
-        return str(value)
-    return value
-
-
-_T = typing.TypeVar("_T")
-
-
-def _rooted(section: _T, root: Path) -> _T:
-    """Resolve the relative paths of a settings section against the project root."""
-    changes = {
-        f.name: root / value
-        for f in dataclasses.fields(section)  # type: ignore[arg-type]
-        if isinstance(value := getattr(section, f.name), Path) and not value.is_absolute()
-    }
-    return dataclasses.replace(section, **changes) if changes else section  # type: ignore[type-var]

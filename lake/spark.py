@@ -217,7 +217,9 @@ def spark_submit_executable() -> Path:
 
     path = Path(pyspark.__file__).parent / "bin" / "spark-submit"
     if not path.is_file():
-        raise SparkError(f"spark-submit not found at {path}.", fix="reinstall pyspark (make setup)")
+        raise SparkError(
+            f"spark-submit not found at {path}.", fix="reinstall pyspark (make setup)", path=path
+        )
     return path
 
 

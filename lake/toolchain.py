@@ -76,6 +76,7 @@ def classpath_file(settings: Settings) -> Path:
         raise ToolchainError(
             f"The JVM dependency file {pom} is missing.",
             fix="run from a checkout of meae-datalake, or set LAKE_HOME to one",
+            path=pom,
         )
     return cache_dir() / "jars" / f"{_pom_hash(pom)}.classpath"
 
@@ -95,6 +96,7 @@ def spark_jars(settings: Settings) -> list[Path]:
                 f"spark.jars_dir {settings.spark.jars_dir} holds no jar.",
                 fix="copy the jars there (mvn -f jvm/pom.xml dependency:copy-dependencies) or "
                 "unset spark.jars_dir to use the Maven cache",
+                path=settings.spark.jars_dir,
             )
         return jars
     listing = classpath_file(settings)
@@ -102,6 +104,7 @@ def spark_jars(settings: Settings) -> list[Path]:
         raise ToolchainError(
             f"The Spark jars (Delta, S3A, OpenLineage) are not fetched: {listing} is missing.",
             fix="run `make jars` (or `lake setup jars`)",
+            path=listing,
         )
     jars = [Path(p) for p in listing.read_text(encoding="utf-8").split(os.pathsep) if p.strip()]
     missing = [j for j in jars if not j.is_file()]
@@ -109,6 +112,7 @@ def spark_jars(settings: Settings) -> list[Path]:
         raise ToolchainError(
             f"{len(missing)} cached jar(s) disappeared, first {missing[0]}.",
             fix=f"delete {listing} and run `make jars`",
+            path=missing[0],
         )
     return jars
 
@@ -199,6 +203,7 @@ def _build_minio(settings: Settings, *, progress: Progress = _quiet) -> Path:
         raise ToolchainError(
             f"minio.binary points to {binary}, which is not an executable file.",
             fix="fix minio.binary, or unset it to build MinIO into the cache with `make minio`",
+            path=binary,
         )
     go = shutil.which("go")
     if go is None:

@@ -43,6 +43,7 @@ from lake.objects import ObjectStore
 from lake.settings import Settings
 from lake.storage import table_uri
 from lifecycle import journal
+from lifecycle.errors import ErasureError
 from lifecycle.landing_files import blank_lines
 from lifecycle.subjects import SourceMatch, Subject, match_source, sources_for
 from lifecycle.tables import (
@@ -61,10 +62,6 @@ if TYPE_CHECKING:
     from lake.lineage import LineageSink
 
 Progress = Callable[[str], None]
-
-
-class ErasureError(LakeError):
-    """An erasure could not be completed (the certificate says what is left)."""
 
 
 @dataclass
@@ -315,6 +312,8 @@ def _recompute_gold(
                 f"{name}: the recomputed indicator was held by the quality review; it still "
                 "counts the erased person.",
                 fix="fix the review's finding and run the erasure again (it resumes)",
+                source=source,
+                table=name,
             )
         log(
             source,

@@ -36,7 +36,6 @@ from ingestion.pipeline import tables_written
 from ingestion.silver import country_lookup
 from lake import delta_io
 from lake.contracts import Contract, load_contracts
-from lake.errors import LakeError
 from lake.keys import pseudonymisation_key
 from lake.layers import PIPELINE_LAYERS
 from lake.leases import LeaseSet
@@ -44,6 +43,7 @@ from lake.objects import ObjectStore
 from lake.settings import Settings
 from lake.storage import lake_root, table_uri
 from lifecycle import journal
+from lifecycle.errors import LifecycleError
 from lifecycle.landing_files import blank_lines
 from lifecycle.tables import (
     TableChange,
@@ -229,9 +229,10 @@ def _all_expired(
     chosen = sorted(sources or contracts)
     unknown = [s for s in chosen if s not in contracts]
     if unknown:
-        raise LakeError(
+        raise LifecycleError(
             f"Unknown source(s): {', '.join(unknown)}.",
             fix=f"choose among {', '.join(sorted(contracts))}",
+            source=unknown[0],
         )
     day = as_of or dt.datetime.now(dt.UTC).date()
     return [_expired(spark, settings, contracts[s], day) for s in chosen]

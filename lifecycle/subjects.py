@@ -24,18 +24,14 @@ from ingestion.conform import conform
 from ingestion.silver import country_lookup
 from lake import delta_io
 from lake.contracts import Contract
-from lake.errors import LakeError
 from lake.settings import Settings
 from lake.storage import table_uri
+from lifecycle.errors import SubjectError
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 Location = tuple[str, int]
-
-
-class SubjectError(LakeError):
-    """A subject cannot be understood or matched."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +153,8 @@ def typed_criteria(
                 f"{contract.source}: {value!r} cannot be read as the {spec.type} of column "
                 f"{column!r}.",
                 fix=f"give it as the silo delivers it (dates: {', '.join(contract.date_formats)})",
+                source=contract.source,
+                column=column,
             )
         typed[column] = row[column]
     return typed

@@ -187,7 +187,8 @@ def _check_counts(outcomes: Sequence[Outcome], flagged: dict[str, int]) -> None:
                 f"Rule {o.rule.id}: Great Expectations counted {o.unexpected_count} unexpected "
                 f"rows but the lake's condition flags {flagged[o.rule.id]} "
                 f"({failing_condition(o.rule)}); the quarantine would not match the review.",
-                fix="fix the rule's condition in quality/rules.py (report it as a bug)",
+                fix="fix the rule's condition in quality/rules/model.py (report it as a bug)",
+                rule=o.rule.id,
             )
 
 

@@ -59,7 +59,11 @@ def to_expectation(rule: Rule) -> Any:
 
     cls = getattr(gx.expectations, gx_class_name(rule.expectation), None)
     if cls is None:
-        raise QualityError(f"Great Expectations has no expectation {rule.expectation!r}.")
+        raise QualityError(
+            f"Great Expectations has no expectation {rule.expectation!r}.",
+            fix="install the Great Expectations version of constraints.txt (make setup)",
+            rule=rule.id,
+        )
     meta = {"rule_id": rule.id, "severity": rule.severity, "message_fr": rule.message}
     kwargs = dict(rule.kwargs)
     if rule.expectation == "unexpected_rows_expectation":
@@ -149,7 +153,10 @@ def validate(
         if info.get("raised_exception"):
             raise QualityError(
                 f"Rule {rule.id} ({rule.expectation}) could not be evaluated: "
-                f"{info.get('exception_message')}"
+                f"{info.get('exception_message')}",
+                fix="correct the rule's column, kwargs or where clause (business rules: "
+                "contracts/rules/<source>.yaml)",
+                rule=rule.id,
             )
         res = dict(item.result or {})
         observed = res.get("observed_value")

@@ -32,8 +32,8 @@ from app.bench import data, machine
 from app.bench.memory import PeakSampler
 from app.bench.scenarios import SCENARIOS, Measurement, measure_all
 from app.bench.tasks import TaskKind, execute
+from app.errors import BenchError
 from ingestion.generator import SOURCES
-from lake.errors import LakeError
 from lake.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,10 +41,6 @@ if TYPE_CHECKING:
 
 DEFAULT_ROWS = 2_000_000
 Progress = Callable[[str], None]
-
-
-class BenchError(LakeError):
-    """A benchmark task failed or the options make no sense."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +61,12 @@ class BenchOptions:
             raise BenchError(
                 f"Unknown scenario(s): {', '.join(unknown)}.",
                 fix=f"use one of: {', '.join(SCENARIOS)}",
+                task=unknown[0],
             )
         if self.rows < 1 or self.scale_factor < 1:
             raise BenchError(
-                f"--rows and --scale-factor must be >= 1; got {self.rows} and {self.scale_factor}."
+                f"--rows and --scale-factor must be >= 1; got {self.rows} and {self.scale_factor}.",
+                fix="pass --rows and --scale-factor of 1 or more",
             )
         return tuple(s for s in SCENARIOS if not self.only or s in self.only)
 
@@ -156,6 +154,8 @@ class _Runner:
             raise BenchError(
                 f"Benchmark task {kind} failed (exit {code}): {tail[-1] if tail else 'no output'}",
                 fix=f"see {log_file}",
+                path=log_file,
+                task=str(kind),
             )
         return json.loads(result_file.read_text(encoding="utf-8")), sampler
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.output import print_json
+from app.cli.commands import print_json
 from lake.settings import Settings
 
 
@@ -42,7 +42,10 @@ def cmd_policies(settings: Settings, args: argparse.Namespace) -> int:
     roles = load_roles(args.roles or roles_file(settings))
     if args.role and args.role not in roles:
         raise AccessError(
-            f"No role {args.role!r} in the roles file; expected one of: {', '.join(roles)}."
+            f"No role {args.role!r} in the roles file; expected one of: {', '.join(roles)}.",
+            fix="pass one of these to --role, or omit it for every role",
+            path=args.roles or roles_file(settings),
+            role=args.role,
         )
     chosen = [roles[args.role]] if args.role else list(roles.values())
     if args.json:

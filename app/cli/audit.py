@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.output import print_json
-from lake.errors import LakeError
+from app.cli.commands import print_json
+from app.errors import AppError
 from lake.settings import Settings
 
 
@@ -18,7 +18,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from lake.storage import check_storage
 
     if args.limit is not None and args.limit < 1:
-        raise LakeError(f"--limit must be >= 1; found {args.limit}.", fix="omit it for all")
+        raise AppError(f"--limit must be >= 1; found {args.limit}.", fix="omit it for all")
     table_location(settings, args.table)  # a bad name fails before any network call
     check_storage(settings)  # one clear line when the store is down or refuses us
     timeline = collect(settings, args.table, limit=args.limit)

@@ -10,7 +10,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from app.cli.output import print_json
+from app.cli.commands import print_json
 from lake.settings import Settings
 
 

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import print_json
-from lake.errors import LakeError
+from app.cli.commands import print_json
+from app.errors import AppError
 from lake.settings import Settings
 
 
@@ -141,7 +141,7 @@ def cmd_tags_review(settings: Settings, args: argparse.Namespace) -> int:
     target = args.accept or args.reject
     if target:
         if not args.reason:
-            raise LakeError("A decision needs its reason.", fix='add --reason "..."')
+            raise AppError("A decision needs its reason.", fix='add --reason "..."')
         source, _, column = target.partition(".")
         entry = decide(store, source, column, accept=bool(args.accept), reason=args.reason)
         print(f"{source}.{column}: {entry.status}")
@@ -185,7 +185,7 @@ def cmd_export_opendata(settings: Settings, args: argparse.Namespace) -> int:
 
     layer, _, name = args.table.replace(".", "/").partition("/")
     if layer != "gold":
-        raise LakeError(
+        raise AppError(
             f"Only gold tables can be opened; {args.table!r} is in {layer or '(no layer)'}.",
             fix="export a gold indicator, e.g. gold/pvt_par_pays_annee",
         )
@@ -217,7 +217,7 @@ def cmd_export_view(settings: Settings, args: argparse.Namespace) -> int:
     tags = {c.column: d for c, d in derived.items() if c.dataset == ref}
     missing = [c for c in frame.columns if c not in tags and not c.startswith("_")]
     if missing:
-        raise LakeError(
+        raise AppError(
             f"No known sensitivity for {', '.join(missing)} of {args.table}: refusing to show it.",
             fix="run the pipeline with lineage on (lineage.transport) so tags can be derived",
         )

@@ -11,7 +11,7 @@ import datetime as dt
 import sys
 from typing import Any
 
-from app.cli.output import print_json
+from app.cli.commands import print_json
 from lake.settings import Settings
 
 

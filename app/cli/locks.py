@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli.output import print_json
+from app.cli.commands import print_json
 from lake.settings import Settings
 
 

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import print_json
-from lake.errors import LakeError
+from app.cli.commands import print_json
+from app.errors import AppError
 from lake.settings import Settings
 
 
@@ -103,7 +103,7 @@ def table_schema(settings: Settings, table: str) -> dict[str, Any]:
         arrow: Any = delta.schema().to_arrow()  # a pyarrow.Schema
         fields = [(f.name, _spark_type(str(f.type)), None, f.nullable) for f in arrow]
         return schema_for_fields(name, meta.name or name, meta.description or "", fields, grain)
-    raise LakeError(
+    raise AppError(
         f"{table!r} is not a table the lake can describe.",
         fix="use silver/<source> or gold/<indicator>, e.g. gold/inscrits_par_pays_poste",
     )

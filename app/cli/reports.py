@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import print_json
+from app.cli.commands import print_json
 from lake.settings import Settings
 
 

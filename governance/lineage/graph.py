@@ -1,15 +1,8 @@
 """The queryable lineage graph, built from OpenLineage run events.
 
-Two files feed it: the lake's own events (producer starting with `LAKE_PRODUCER`) and the
-openlineage-spark listener's. Events of one run are merged (inputs, outputs and facets of its
-START/RUNNING/COMPLETE events), and only runs that reached COMPLETE give edges.
-
-Completion rule: Spark's column lineage through a Delta MERGE is unreliable (OpenLineage #3613,
-#3820, #3942: missing columns, the target reported as its own source, inputs dropped). When the
-lake's events describe the column lineage of an output dataset, they are authoritative for it:
-Spark's column edges into that dataset are set aside (`superseded_edges`); Spark's edges into
-datasets the lake never described are kept. Edges from a dataset to itself (what Spark reports
-for a MERGE) are always dropped, at dataset and column level.
+The events of both files (the lake's own and the openlineage-spark listener's) are merged by run
+and Spark's column lineage is completed by the lake's (`governance.lineage.completion`); the
+graph indexes the result and answers name lookups and upstream / downstream queries.
 
 Column queries follow the per-column ``fields`` of ``columnLineage``. Its dataset-level entries
 (``dataset``: GROUP_BY, FILTER... keys that affect every column) are kept apart in
@@ -27,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from governance.errors import LineageError
+from governance.lineage.completion import merge_runs
 from governance.lineage.events import (
     DatasetInfo,
     FacetTag,
@@ -36,7 +30,7 @@ from governance.lineage.events import (
     parse_events,
     read_event_files,
 )
-from governance.lineage.model import ColumnEdge, ColumnRef, DatasetRef
+from governance.lineage.model import ColumnEdge, ColumnRef, DatasetEdge, DatasetRef
 
 __all__ = [
     "DatasetEdge",
@@ -54,15 +48,6 @@ __all__ = [
 Direction = Literal["upstream", "downstream"]
 _Node = TypeVar("_Node", DatasetRef, ColumnRef)
 _Edge = TypeVar("_Edge", "DatasetEdge", ColumnEdge)
-
-
-@dataclass(frozen=True, order=True)
-class DatasetEdge:
-    """``source`` was read by a completed run that wrote ``target``, as ``producer`` reported."""
-
-    source: DatasetRef
-    target: DatasetRef
-    producer: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,55 +155,13 @@ class LineageGraph:
 
     @classmethod
     def _build(cls, events: list[ParsedEvent], warnings: list[str]) -> LineageGraph:
-        # Latest facet wins: order by event time, then by reading order (stable sort).
-        events = sorted(events, key=lambda e: e.sort_key)
-        datasets: dict[DatasetRef, DatasetInfo] = {}
-        for event in events:
-            for ref, facets, input_facets in event.datasets:
-                info = datasets.setdefault(ref, DatasetInfo(ref))
-                info.facets.update(facets)
-                info.input_facets.update(input_facets)
-        completed = {e.run_id for e in events if e.event_type == "COMPLETE"}
-        ds_edges: set[DatasetEdge] = set()
-        col_edges: list[ColumnEdge] = []
-        level_edges: list[ColumnEdge] = []
-        lake_described: set[DatasetRef] = set()
-        runs: dict[str, list[ParsedEvent]] = defaultdict(list)
-        for event in events:
-            if event.run_id in completed and event.event_type not in ("FAIL", "ABORT"):
-                runs[event.run_id].append(event)
-        for run_events in runs.values():
-            inputs = {ref for e in run_events for ref in e.inputs}
-            outputs = {ref for e in run_events for ref in e.outputs}
-            for e in run_events:
-                producer = e.producer
-                ds_edges.update(DatasetEdge(i, o, producer) for i in inputs for o in outputs)
-                col_edges.extend(e.column_edges)
-                level_edges.extend(e.dataset_level_edges)
-                if is_lake_producer(producer):
-                    lake_described.update(edge.target.dataset for edge in e.column_edges)
-        kept: list[ColumnEdge] = []
-        superseded: list[ColumnEdge] = []
-        for edge in col_edges:
-            if edge.source.dataset == edge.target.dataset:
-                continue
-            if edge.target.dataset in lake_described and not is_lake_producer(edge.producer):
-                superseded.append(edge)
-            else:
-                kept.append(edge)
-        # Column lineage also proves a dataset dependency (Spark drops MERGE inputs, #3942).
-        ds_edges.update(DatasetEdge(e.source.dataset, e.target.dataset, e.producer) for e in kept)
+        parts = merge_runs(events)
         return cls(
-            datasets,
-            (e for e in ds_edges if e.source != e.target),
-            kept,
-            dataset_level_edges=(
-                e
-                for e in level_edges
-                if e.source.dataset != e.target.dataset
-                and (is_lake_producer(e.producer) or e.target.dataset not in lake_described)
-            ),
-            superseded_edges=superseded,
+            parts.datasets,
+            parts.dataset_edges,
+            parts.column_edges,
+            dataset_level_edges=parts.dataset_level_edges,
+            superseded_edges=parts.superseded_edges,
             warnings=warnings,
         )
 

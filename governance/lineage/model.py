@@ -71,6 +71,15 @@ class ColumnEdge:
     producer: str = ""
 
 
+@dataclass(frozen=True, order=True)
+class DatasetEdge:
+    """``source`` was read by a completed run that wrote ``target``, as ``producer`` reported."""
+
+    source: DatasetRef
+    target: DatasetRef
+    producer: str = ""
+
+
 @dataclass(frozen=True)
 class Tag:
     """Sensitivity of a column: exposure level (1 most restricted .. 4 open to all).

@@ -34,7 +34,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, LineageError
 
 SPEC_ENV = "LAKE_OPENLINEAGE_SPEC"
 CORE_FILE = "OpenLineage.json"
@@ -225,10 +225,14 @@ class EventValidator:
         """Validate each line of a JSON-lines events file, then the runs' lifecycle.
 
         Raises:
-            GovernanceError: The file does not exist.
+            LineageError: The file does not exist (a GovernanceError).
         """
         if not path.is_file():
-            raise GovernanceError(f"OpenLineage events file {path} does not exist.")
+            raise LineageError(
+                f"OpenLineage events file {path} does not exist.",
+                fix="pass the events file the jobs write (lineage.file), or run a job first",
+                path=path,
+            )
         report, events, labels = FileReport(path), [], []
         with path.open(encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle, start=1):
@@ -274,7 +278,8 @@ class EventValidator:
             return self._core
         raise GovernanceError(
             f"Schema {uri} is not in the local OpenLineage reference set, and it is never "
-            "fetched from the network."
+            "fetched from the network.",
+            fix=f"add it to {self.spec_dir} from OpenLineage's spec/ folder",
         )
 
 
@@ -316,9 +321,17 @@ def _load(path: Path) -> Resource[Any]:
     try:
         contents = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise GovernanceError(f"Cannot read the OpenLineage schema {path}: {exc}.") from exc
+        raise LineageError(
+            f"Cannot read the OpenLineage schema {path}: {exc}.",
+            fix="copy the file again from OpenLineage's spec/ folder",
+            path=path,
+        ) from exc
     if not isinstance(contents, dict) or not isinstance(contents.get("$id"), str):
-        raise GovernanceError(f"The OpenLineage schema {path} has no $id.")
+        raise LineageError(
+            f"The OpenLineage schema {path} has no $id.",
+            fix="copy the file again from OpenLineage's spec/ folder",
+            path=path,
+        )
     return Resource.from_contents(contents, default_specification=DRAFT202012)
 
 

@@ -1,2 +1,3 @@
 """Sensitivity: declared and derived tags (`tags`, `propagation`), the PII scan and its review
-(`pii`, `suggestions`, `contract_edit`), and what may leave the lake for whom (`export`)."""
+(`detectors`, `pii`, `suggestions`, `contract_edit`), and what may leave the lake for whom
+(`audience`, `safe_csv`, `export`)."""

@@ -16,20 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from governance.errors import GovernanceError
+from governance.errors import ContractEditError
 from lake.contracts import EXPOSURE_LEVELS, load_contract
-
-
-class ContractEditError(GovernanceError):
-    """A contract edit was refused or could not be made safely.
-
-    Attributes:
-        where: The contract file and column involved.
-    """
-
-    def __init__(self, where: str, message: str, *, fix: str | None = None) -> None:
-        self.where = where
-        super().__init__(f"Contract edit {where}: {message}", fix=fix)
 
 
 def tag_fr(level: int, personal: bool) -> str:
@@ -98,7 +86,11 @@ def _edit_sensitivity(
         return "".join(lines), old.strip(), lines[k].strip()
     if lines[k].split("#")[0].strip() != "sensitivity:":
         raise ContractEditError(
-            where, f"cannot read the sensitivity line of {column!r}: {lines[k].strip()!r}."
+            where,
+            f"cannot read the sensitivity line of {column!r}: {lines[k].strip()!r}.",
+            fix="write it as `sensitivity: {level: N, personal: true}` or as a block mapping, "
+            "then retry",
+            column=column,
         )
     # Block mapping: edit the ``level:`` and ``personal:`` children in place.
     stop = k + 1
@@ -149,13 +141,25 @@ def apply_to_contract(
     """
     where = f"{contract_path} column {column!r}"
     if level not in EXPOSURE_LEVELS:
-        raise ContractEditError(where, f"level is {level!r}; allowed: 1, 2, 3, 4.")
+        raise ContractEditError(
+            where,
+            f"level is {level!r}; allowed: 1, 2, 3, 4.",
+            fix="pass a level 1, 2, 3 or 4",
+            path=contract_path,
+            column=column,
+        )
     before = load_contract(contract_path)
     try:
         declared = before.column(column).sensitivity
     except KeyError:
         known = ", ".join(c.name for c in before.columns)
-        raise ContractEditError(where, f"no such column; known: {known}.") from None
+        raise ContractEditError(
+            where,
+            f"no such column; known: {known}.",
+            fix="use one of the known columns",
+            path=contract_path,
+            column=column,
+        ) from None
     lowered = []
     if level > declared.level:
         lowered.append(f"niveau {declared.level} → {level}")
@@ -167,6 +171,8 @@ def apply_to_contract(
             f"setting level {level}, personal={personal} would lower the declared tag "
             f"(level {declared.level}, personal={declared.personal}); refused.",
             fix="pass allow_lower=True (CLI: --allow-lower) if lowering is intended",
+            path=contract_path,
+            column=column,
         )
     if (declared.level, declared.personal) == (level, personal):
         return f"{contract_path} : {column} est déjà {tag_fr(level, personal)} ; rien à changer."
@@ -187,12 +193,20 @@ def apply_to_contract(
     except Exception as exc:  # whatever went wrong, the contract must not stay broken
         contract_path.write_bytes(original)
         raise ContractEditError(
-            where, f"the edit broke the contract ({exc}); original restored."
+            where,
+            f"the edit broke the contract ({exc}); original restored.",
+            fix=f"set the tag of {column} by hand in {contract_path.name}",
+            path=contract_path,
+            column=column,
         ) from exc
     if after != expected:
         contract_path.write_bytes(original)
         raise ContractEditError(
-            where, "the edit changed more than this column's tag; original restored."
+            where,
+            "the edit changed more than this column's tag; original restored.",
+            fix=f"set the tag of {column} by hand in {contract_path.name}",
+            path=contract_path,
+            column=column,
         )
     message = (
         f"{contract_path} : {column} — « {old or '(pas de sensibilité déclarée)'} » → « {new} »"

@@ -203,10 +203,13 @@ def propagate(
         GovernanceError: A level outside 1..4, or ``min_count`` below 1.
     """
     if min_count < 1:
-        raise GovernanceError(f"min_count must be at least 1; found {min_count}.")
+        raise GovernanceError(
+            f"min_count must be at least 1; found {min_count}.",
+            fix="set security.min_cell_count (LAKE__SECURITY__MIN_CELL_COUNT) to 1 or more",
+        )
     _check_level(aggregate_level, "aggregate_level")
     for ref, tag in declared.items():
-        _check_level(tag.level, f"declared tag of {ref}")
+        _check_level(tag.level, f"declared tag of {ref}", ref)
     rules = _Rules(secret or {}, min_count, aggregate_level)
     gone = set(removed)
     incoming, outgoing = _index(edges, declared, gone, columns or {})
@@ -277,9 +280,16 @@ def table_levels(derived: Mapping[ColumnRef, DerivedTag | Tag]) -> dict[DatasetR
     return {ds: most_restrictive(tags) for ds, tags in sorted(by_table.items())}
 
 
-def _check_level(level: int, what: str) -> None:
+def _check_level(level: int, what: str, ref: ColumnRef | None = None) -> None:
     if level not in (1, 2, 3, 4):
-        raise GovernanceError(f"{what}: exposure level must be 1, 2, 3 or 4; found {level!r}.")
+        raise GovernanceError(
+            f"{what}: exposure level must be 1, 2, 3 or 4; found {level!r}.",
+            fix="correct the column's sensitivity level in its contract (1, 2, 3 or 4)"
+            if ref
+            else f"pass {what} 1, 2, 3 or 4",
+            table=ref.dataset.name if ref else None,
+            column=ref.column if ref else None,
+        )
 
 
 def _index(

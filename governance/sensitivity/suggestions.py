@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from governance.errors import GovernanceError
+from governance.errors import SuggestionError
 from governance.sensitivity.contract_edit import ContractEditError, apply_to_contract, tag_fr
 from governance.sensitivity.pii import Confidence, Evidence, Suggestion
 from lake.contracts import Contract
@@ -52,18 +52,6 @@ __all__ = [
     "review_lines",
     "save_store",
 ]
-
-
-class SuggestionError(GovernanceError):
-    """The suggestion store cannot be read, or a record or decision was refused.
-
-    Attributes:
-        where: The store file, or the ``source.column`` involved.
-    """
-
-    def __init__(self, where: str, message: str, *, fix: str | None = None) -> None:
-        self.where = where
-        super().__init__(f"Sensitivity suggestions {where}: {message}", fix=fix)
 
 
 @dataclass
@@ -145,6 +133,7 @@ def load_store(store_path: Path) -> list[StoredSuggestion]:
             str(store_path),
             f"cannot be read as a suggestion store ({exc.__class__.__name__}: {exc}).",
             fix="restore it from a backup, or move it away and rerun the scan",
+            path=store_path,
         ) from exc
     return sorted(entries, key=lambda s: s.key)
 
@@ -212,6 +201,8 @@ def record(
                 str(store_path),
                 f"suggestion for column {s.column!r} has no source.",
                 fix="pass source=... to scan_table",
+                path=store_path,
+                column=s.column,
             )
         key = (s.source, s.column)
         seen.add(key)
@@ -278,14 +269,24 @@ def decide(
     """
     if not reason.strip():
         raise SuggestionError(
-            f"{source}.{column}", "a decision needs a reason.", fix="say why in a few words"
+            f"{source}.{column}",
+            "a decision needs a reason.",
+            fix="say why in a few words",
+            source=source,
+            column=column,
         )
     entries = load_store(store_path)
     match = [e for e in entries if e.key == (source, column)]
     if not match:
         known = ", ".join(f"{s}.{c}" for s, c in (e.key for e in entries)) or "(none)"
         raise SuggestionError(
-            str(store_path), f"no suggestion for {source}.{column}; known: {known}."
+            str(store_path),
+            f"no suggestion for {source}.{column}; known: {known}.",
+            fix="pick a known column (`lake tags review` lists them), or run `lake tags scan` "
+            "on its table first",
+            path=store_path,
+            source=source,
+            column=column,
         )
     entry = match[0]
     if entry.decided_at is not None:

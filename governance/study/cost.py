@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from governance.cloud.policy import HOSTINGS
-from governance.errors import GovernanceError
+from governance.errors import CostModelError
 
 __all__ = [
     "HOSTINGS",
@@ -49,23 +49,6 @@ HOSTING_LABELS: Mapping[str, str] = {
     "public_cloud": "cloud public",
 }
 _TOP_KEYS = ("version", "hosting", "compute", "growth", "horizon_years", "people", "budget")
-
-
-class CostModelError(GovernanceError):
-    """The cost model file is missing, unreadable or has an invalid field.
-
-    Attributes:
-        path: The cost model file.
-        field: The dotted path of the offending field (``hosting.public_cloud.vcpu_eur_per_hour``).
-    """
-
-    def __init__(self, path: Path, field: str, message: str, *, fix: str | None = None) -> None:
-        self.path = path
-        self.field = field
-        super().__init__(
-            f"Cost model {path}: {field}: {message}",
-            fix=fix or f"edit {path} (its comments explain each parameter)",
-        )
 
 
 @dataclass(frozen=True)

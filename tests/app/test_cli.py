@@ -168,7 +168,8 @@ def test_bad_setting_is_one_clear_line(broken_project) -> None:
     result = run_lake("status", env={**env, "LAKE__MINIO__PORT": "abc"}, cwd=project)
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "lake status: error: environment: minio.port is 'abc'; expected an integer."
+        "lake status: error: environment: minio.port is 'abc'; expected an integer. "
+        "Fix: correct LAKE__MINIO__PORT in the environment"
     )
 
 
@@ -229,7 +230,7 @@ def test_submit_runs_the_smoke_job_with_spark_submit(lake_settings) -> None:
 
 
 def test_submit_options_work_before_or_after_the_job() -> None:
-    from app.cli.main import _lift_submit_options
+    from app.cli.jobs import _lift_submit_options
 
     parser = build_parser()
     args = parser.parse_args(

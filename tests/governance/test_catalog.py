@@ -15,8 +15,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from conftest import base_settings
 from governance.catalog.entries import Catalog, ColumnEntry, TableEntry, build_catalog
-from governance.catalog.render import render_text
-from governance.catalog.render import format_size_fr
+from governance.catalog.render import format_size_fr, render_text
 from governance.catalog.scan import latest_quality, list_tables, scan_table
 from governance.lineage.graph import DatasetEdge, LineageGraph
 from governance.lineage.model import ColumnEdge, ColumnRef, DatasetRef, Tag

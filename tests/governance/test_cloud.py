@@ -351,6 +351,10 @@ def policy_error(tmp_path: Path, data: dict[str, Any]) -> CloudPolicyError:
         load_policy(path)
     assert isinstance(caught.value, GovernanceError)
     assert str(caught.value).startswith(f"Cloud policy {path}")
+    assert caught.value.fix == (
+        f"correct {path} (the comments at the top of policy/cloud.yaml describe every field), "
+        "then rerun `lake cloud`"
+    )
     return caught.value
 
 
@@ -358,7 +362,7 @@ def test_an_unknown_condition_key_is_named(tmp_path: Path) -> None:
     data = minimal()
     data["rules"][1]["when"] = {"level_max": 1, "colour": "rouge"}
     error = policy_error(tmp_path, data)
-    assert str(error) == (
+    assert error.message == (
         f"Cloud policy {tmp_path / 'cloud.yaml'}, rule 'habilites' (rules[1]), field "
         "when.colour: unknown condition key 'colour'; allowed: classified, exclusion, layer, "
         "legal_secret, level_max, level_min, personal, rows_max, rows_min, tables, "
@@ -371,7 +375,7 @@ def test_an_unknown_hosting_is_named(tmp_path: Path) -> None:
     data = minimal()
     data["rules"][0]["hostings"] = ["on_premises", "cloud_public"]
     error = policy_error(tmp_path, data)
-    assert str(error) == (
+    assert error.message == (
         f"Cloud policy {tmp_path / 'cloud.yaml'}, rule 'personnelles' (rules[0]), field "
         "hostings[1]: unknown hosting 'cloud_public'; allowed: on_premises, secnumcloud, "
         "public_cloud."
@@ -382,7 +386,7 @@ def test_a_policy_without_a_default_rule_is_refused(tmp_path: Path) -> None:
     data = minimal()
     del data["rules"][2]
     error = policy_error(tmp_path, data)
-    assert str(error) == (
+    assert error.message == (
         f"Cloud policy {tmp_path / 'cloud.yaml'}, field rules: no default rule: the last rule "
         "'habilites' has a condition; end the list with a rule whose condition is empty "
         "(when: {}) so that every dataset gets a decision."
@@ -447,7 +451,8 @@ def test_policy_errors_name_the_file_the_rule_and_the_field(
 ) -> None:
     data = minimal()
     change(data)
-    assert str(policy_error(tmp_path, data)) == f"Cloud policy {tmp_path / 'cloud.yaml'}, {message}"
+    error = policy_error(tmp_path, data)
+    assert error.message == f"Cloud policy {tmp_path / 'cloud.yaml'}, {message}"
 
 
 def test_an_unreadable_policy_is_named(tmp_path: Path) -> None:

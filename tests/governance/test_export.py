@@ -182,7 +182,8 @@ def test_an_unknown_audience_lists_the_valid_ones() -> None:
     with pytest.raises(GovernanceError) as err:
         visible_columns(COLUMNS, 5)
 
-    assert str(err.value) == "Audience must be an exposure level 1, 2, 3 or 4; found 5."
+    assert err.value.message == "Audience must be an exposure level 1, 2, 3 or 4; found 5."
+    assert err.value.fix == "pass an audience 1, 2, 3 or 4 (--audience)"
 
 
 # --- open-data export --------------------------------------------------------------------------

@@ -421,4 +421,5 @@ def test_validate_file_refuses_a_missing_file(validator: EventValidator, tmp_pat
     with pytest.raises(GovernanceError) as caught:
         validator.validate_file(missing)
 
-    assert str(caught.value) == f"OpenLineage events file {missing} does not exist."
+    assert caught.value.message == f"OpenLineage events file {missing} does not exist."
+    assert caught.value.path == missing

@@ -331,7 +331,8 @@ def test_an_invalid_level_is_refused() -> None:
     with pytest.raises(GovernanceError) as err:
         propagate([], {BIRTH: Tag(level=5)})
 
-    assert str(err.value) == (
+    assert err.value.message == (
         "declared tag of silver/consular_register.birth_date: exposure level must be "
         "1, 2, 3 or 4; found 5."
     )
+    assert (err.value.table, err.value.column) == ("silver/consular_register", "birth_date")

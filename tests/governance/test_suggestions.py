@@ -197,10 +197,11 @@ def test_decide_errors_and_history(store: Path) -> None:
     record(store, [suggestion("email", evidence("email", "email", 5, 5))], now=T1)
     with pytest.raises(SuggestionError) as err:
         decide(store, "consular_register", "mail", True, "ok")
-    assert str(err.value) == (
+    assert err.value.message == (
         f"Sensitivity suggestions {store}: no suggestion for consular_register.mail; "
         "known: consular_register.email."
     )
+    assert (err.value.source, err.value.column) == ("consular_register", "mail")
     with pytest.raises(SuggestionError, match="a decision needs a reason"):
         decide(store, "consular_register", "email", True, "  ")
     decide(store, "consular_register", "email", False, "non", by="bob", now=T1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pycountry
 import pytest
 
-from ingestion import countries
+from ingestion import countries, country_sources
 from ingestion.countries import CountryMatch, CountryReferential, country_key
 
 DATA = Path(countries.__file__).parent / "data"
@@ -388,9 +388,9 @@ def test_rows_cover_every_iso_code_once(ref: CountryReferential) -> None:
 def test_territory_table_is_exactly_what_insee_lacks() -> None:
     insee = {r["iso3_code"] for r in insee_rows()}
     missing = {c.alpha_3 for c in pycountry.countries} - insee
-    assert set(countries._TERRITORIES_OUTSIDE_INSEE) == missing
+    assert set(country_sources._TERRITORIES_OUTSIDE_INSEE) == missing
     groups = {r["code"]: r for r in insee_rows()}
-    for iso3, (_label, parent, group) in countries._TERRITORIES_OUTSIDE_INSEE.items():
+    for iso3, (_label, parent, group) in country_sources._TERRITORIES_OUTSIDE_INSEE.items():
         assert groups[parent]["actual_id"] == "1", iso3
         if group is not None:
             # The group must be an INSEE territory of the same parent, without an ISO code.

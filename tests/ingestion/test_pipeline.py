@@ -233,6 +233,15 @@ def test_an_unreadable_file_is_one_clear_message(spark, lake, tmp_path: Path) ->
             files=[bad],
         )
     assert str(err.value).startswith(f"{bad}: not a readable Excel workbook")
+    # the file was landed before it was read: the error and the run log name its batch
+    from ingestion.bronze import batch_id_for
+    from ingestion.landing import sha256_of
+    from lake.contracts import get_contract
+
+    batch = batch_id_for(get_contract(settings.root, "pvt_visas"), sha256_of(bad))
+    assert err.value.batch_id == batch
+    failed = [r for r in runlog.read_runs(settings, source="pvt_visas") if r["status"] == "failed"]
+    assert [r["batch_id"] for r in failed][:1] == [batch]
 
 
 def test_gold_tables_hold_the_rows_the_run_log_reports(lake) -> None:

@@ -74,14 +74,17 @@ def test_config_file_from_environment(config: Path) -> None:
 def test_wrong_type_names_the_variable_and_the_expected_type(config: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(config, env={"LAKE__MINIO__PORT": "nine"})
-    assert str(err.value) == "environment: minio.port is 'nine'; expected an integer."
+    assert err.value.message == "environment: minio.port is 'nine'; expected an integer."
+    assert err.value.fix == "correct LAKE__MINIO__PORT in the environment"
+    assert (err.value.path, err.value.key) == (None, "minio.port")
 
 
 def test_invalid_choice_lists_the_valid_ones(config: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(config, env={"LAKE__STORAGE__BACKEND": "hdfs"})
     assert (
-        str(err.value) == "environment: storage.backend is 'hdfs'; expected one of 's3', 'local'."
+        err.value.message
+        == "environment: storage.backend is 'hdfs'; expected one of 's3', 'local'."
     )
 
 

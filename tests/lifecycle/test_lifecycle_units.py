@@ -99,7 +99,8 @@ def test_certificate_markdown_in_french_with_counts() -> None:
 
 
 def test_journal_rows_become_audit_steps_of_their_table() -> None:
-    from governance.audit import _concerns, lifecycle_steps
+    from governance.audit import lifecycle_steps
+    from governance.audit.timeline import _concerns
 
     (step,) = lifecycle_steps(
         [

@@ -291,7 +291,8 @@ def test_unknown_field_type(tmp_path: Path) -> None:
     )
     with pytest.raises(SchemaError) as caught:
         import_schema(path, primary_key=["id"])
-    assert str(caught.value) == (
+    assert caught.value.fix == "correct field 'm' (fields[1]) in schema.json"
+    assert caught.value.message == (
         f"Table Schema {path}: field 'm' (fields[1]): type 'money' is not a Table Schema type; "
         "expected one of: any, array, boolean, date, datetime, duration, geojson, geopoint, "
         "integer, list, number, object, string, time, year, yearmonth."
@@ -313,16 +314,17 @@ def test_unknown_primary_key_field(tmp_path: Path) -> None:
     path = write_schema(tmp_path, [{"name": "a"}, {"name": "b"}], primaryKey=["c"])
     with pytest.raises(SchemaError) as caught:
         import_schema(path)
-    assert str(caught.value) == (
+    assert caught.value.message == (
         f"Table Schema {path}: primaryKey: 'c' is not a field; expected one of: a, b."
     )
+    assert caught.value.field == "primaryKey"
 
 
 def test_unconvertible_date_format(tmp_path: Path) -> None:
     path = write_schema(tmp_path, [{"name": "d", "type": "date", "format": "%A %d"}])
     with pytest.raises(SchemaError) as caught:
         import_schema(path, primary_key=["d"])
-    assert str(caught.value) == (
+    assert caught.value.message == (
         f"Table Schema {path}: field 'd' (fields[0]): date format '%A %d' cannot be converted; "
         "expected 'default' or a format made of %Y, %y, %m, %d, %B, %b, %j, %H, %M, %S, %% and "
         "literal text."
@@ -333,9 +335,12 @@ def test_invalid_contract_options_are_reported(tmp_path: Path) -> None:
     path = write_schema(tmp_path, [{"name": "a"}], primaryKey="a")
     with pytest.raises(SchemaError) as caught:
         import_schema(path, owner="NASA")
-    assert str(caught.value) == (
+    assert caught.value.message == (
         f"Table Schema {path}: the generated contract is invalid: owner: is 'NASA'; allowed: a "
         "direction among DFAE, DGM, CDCS, DRH, DNUM, DAF, DCP, DGP, SG (optionally /SERVICE)."
+    )
+    assert caught.value.fix == (
+        "correct owner (an option of the import, or the schema field it comes from)"
     )
     with pytest.raises(SchemaError, match="source id 'Bad-Id' is not valid"):
         import_schema(path, source="Bad-Id")
@@ -486,7 +491,7 @@ def test_gold_schema_from_spark_types() -> None:
 def test_gold_schema_errors() -> None:
     with pytest.raises(SchemaError) as caught:
         schema_for_fields("gold.t", "T", "T", [("x", "interval day", None, True)], [])
-    assert str(caught.value) == (
+    assert caught.value.message == (
         "Table Schema gold.t: column 'x': Spark type 'interval day' has no Table Schema "
         "equivalent; expected one of: string, date, boolean, bigint, int, long, smallint, "
         "tinyint, double, float, timestamp, timestamp_ntz, decimal(p,s), array<..>, struct<..>, "
@@ -494,6 +499,6 @@ def test_gold_schema_errors() -> None:
     )
     with pytest.raises(SchemaError) as caught:
         schema_for_fields("gold.t", "T", "T", [("x", "string", None, True)], ["y"])
-    assert str(caught.value) == (
+    assert caught.value.message == (
         "Table Schema gold.t: primary key 'y' is not a column; expected one of: x."
     )

@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from ingestion import readers
 from ingestion.landing import LandingError, check_delivered, land, landing_key, safe_file_name
-from ingestion.readers import ExtractError, Malformed, read_extract
+from ingestion.readers import ExtractError, Malformed, read_extract, text_lines, xlsx_reader
 from lake.contracts import Contract, load_contract
 
 pytestmark = [pytest.mark.reliability]
@@ -420,7 +420,7 @@ def test_a_100_mb_single_line_is_quarantined_without_being_held_in_memory(tmp_pa
 
 
 def test_an_overlong_json_line_is_quarantined(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 64)
+    monkeypatch.setattr(text_lines, "MAX_LINE_BYTES", 64)
     path = tmp_path / "demo.jsonl"
     long_line = json.dumps({"N°": "x" * 200})
     path.write_text(f'{{"N°": "A"}}\n{long_line}\n{{"N°": "B"}}\n', encoding="utf-8")
@@ -500,11 +500,11 @@ def test_an_xlsx_over_the_inflated_total_or_entry_count_is_refused(
     path = tmp_path / "demo.xlsx"
     path.write_bytes(workbook_bytes([["N°", "Montant"], ["A", "1"]]))
     contract = make_contract(tmp_path, fmt="xlsx")
-    monkeypatch.setattr(readers, "MAX_XLSX_INFLATED_BYTES", 1000)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_INFLATED_BYTES", 1000)
     with pytest.raises(ExtractError, match=r"would inflate to more than 1000 bytes"):
         read_all(contract, path)
-    monkeypatch.setattr(readers, "MAX_XLSX_INFLATED_BYTES", 1 << 30)
-    monkeypatch.setattr(readers, "MAX_XLSX_ENTRIES", 3)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_INFLATED_BYTES", 1 << 30)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_ENTRIES", 3)
     with pytest.raises(ExtractError, match=r"zip entries; expected at most 3\."):
         read_all(contract, path)
 

@@ -14,7 +14,6 @@ import time
 
 import pytest
 
-from lake import leases
 from lake.leases import (
     LeaseError,
     LeaseLostError,
@@ -27,6 +26,7 @@ from lake.leases import (
     list_leases,
     store_for,
 )
+from lake.leases.holders import boot_id
 from lake.storage import ensure_bucket, table_uri
 
 pytestmark = [pytest.mark.minio, pytest.mark.reliability]
@@ -64,7 +64,7 @@ def foreign(table: str, *, ttl_s: float, host: str = "elsewhere", pid: int = 424
         renewed_at=now.isoformat(timespec="seconds"),
         expires_at=(now + dt.timedelta(seconds=ttl_s)).isoformat(timespec="seconds"),
         ttl_s=ttl_s,
-        boot_id=leases._boot_id(),
+        boot_id=boot_id(),
     )
 
 

@@ -1,13 +1,8 @@
-"""Table Schema (schema.data.gouv.fr) to and from source contracts.
+"""Table Schema import: a Frictionless Table Schema becomes the YAML text of a lake contract.
 
-Import: a Frictionless Table Schema becomes the YAML text of a lake contract. Each field keeps its
-name as the delivered header (``source_name``) and gets a snake_case column name; what a contract
-cannot state exactly (datetimes, geopoints, date bounds...) is approximated and listed in
-``warnings``, which the YAML also carries as comments for the reviewer.
-
-Export: a silver table (from its contract) or a gold table (from its Spark columns) described as a
-Table Schema, ready to publish next to the data. Pure Python: no Spark, no frictionless at run
-time (the tests use frictionless to check what is produced).
+Each field keeps its name as the delivered header (``source_name``) and gets a snake_case column
+name; what a contract cannot state exactly (datetimes, geopoints, date bounds...) is approximated
+and listed in ``warnings``, which the YAML also carries as comments for the reviewer.
 """
 
 from __future__ import annotations
@@ -16,69 +11,27 @@ import json
 import re
 import tempfile
 import textwrap
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lake.contracts import Column, Contract, ContractError, load_contract
+from lake.contracts import Contract, ContractError, load_contract
 from quality.errors import SchemaError
-
-TABLE_SCHEMA = "https://specs.frictionlessdata.io/schemas/table-schema.json"
-FIELD_TYPES: tuple[str, ...] = (
-    *("any", "array", "boolean", "date", "datetime", "duration", "geojson", "geopoint"),
-    *("integer", "list", "number", "object", "string", "time", "year", "yearmonth"),
+from quality.tableschema.field_types import (
+    FIELD_TYPES,
+    LAKE_FALSE,
+    LAKE_TRUE,
+    STRPTIME_TO_SPARK,
+    TEXT_PATTERNS,
+    missing_value,
+    number_value,
+    snake_case,
+    spark_date_format,
+    text_value,
 )
-# What ingestion.conform.parse_boolean accepts, compared lower-cased (quality does not import it).
-LAKE_TRUE = frozenset({"oui", "o", "vrai", "true", "1", "yes", "y"})
-LAKE_FALSE = frozenset({"non", "n", "faux", "false", "0", "no"})
-HEX64 = "[0-9a-f]{64}"
-COUNTRY_STATUSES = ("ok", "territory", "no_iso_code")  # unknown/ambiguous go to quarantine
-# Columns bronze adds and silver keeps (ingestion.bronze.PROVENANCE, in order).
-PROVENANCE: tuple[tuple[str, str, str], ...] = (
-    ("_source", "string", "Identifiant de la source (contrat) qui a livré la ligne."),
-    ("_batch_id", "string", "Lot de livraison : la source et le début de l'empreinte du fichier."),
-    ("_file_uri", "string", "Emplacement du fichier livré dans la zone d'atterrissage du lac."),
-    ("_file_sha256", "string", "Empreinte SHA-256 du fichier livré (64 caractères hexadécimaux)."),
-    ("_line", "integer", "Numéro de la ligne dans le fichier livré."),
-    ("_delivered_at", "datetime", "Date et heure de livraison du fichier."),
-    ("_ingested_at", "datetime", "Date et heure d'écriture de la ligne dans la couche bronze."),
-)
-ROW_HASH = "_row_hash"
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_NUM = r"-?\d+(?:\.\d+)?"
-_JSON_OBJECT, _JSON_ARRAY = r"\{[\s\S]*\}", r"\[[\s\S]*\]"
-_DATETIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
-_DURATION = r"P(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?"
-# (type, format) -> the pattern a string column gets in the contract (None: no check possible).
-_TEXT_PATTERNS: dict[tuple[str, str], str | None] = {
-    ("string", "email"): r"[^@\s]+@[^@\s]+\.[^@\s]+",
-    ("string", "uri"): r"[A-Za-z][A-Za-z0-9+.\-]*:\S+",
-    ("string", "uuid"): r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}",
-    ("string", "binary"): r"[A-Za-z0-9+/]*={0,2}",
-    ("datetime", "default"): _DATETIME,
-    ("time", "default"): r"\d{2}:\d{2}:\d{2}(?:\.\d+)?",
-    ("year", "default"): r"\d{4}",
-    ("yearmonth", "default"): r"\d{4}-(?:0[1-9]|1[0-2])",
-    ("geopoint", "default"): rf"{_NUM}\s*,\s*{_NUM}",
-    ("geopoint", "array"): rf"\[\s*{_NUM}\s*,\s*{_NUM}\s*\]",
-    ("geopoint", "object"): _JSON_OBJECT,
-    ("geojson", "default"): _JSON_OBJECT,
-    ("geojson", "topojson"): _JSON_OBJECT,
-    ("object", "default"): _JSON_OBJECT,
-    ("array", "default"): _JSON_ARRAY,
-    ("duration", "default"): _DURATION,
-}
-_STRPTIME = {"Y": "yyyy", "y": "yy", "m": "MM", "d": "dd", "B": "MMMM", "b": "MMM", "j": "DDD"}
-_STRPTIME |= {"H": "HH", "M": "mm", "S": "ss", "%": "%"}
-_SPARK_TYPES = {"string": "string", "date": "date", "boolean": "boolean"}
-_SPARK_TYPES |= dict.fromkeys(("bigint", "int", "long", "smallint", "tinyint"), "integer")
-_SPARK_TYPES |= dict.fromkeys(("double", "float"), "number")
-_SPARK_TYPES |= dict.fromkeys(("timestamp", "timestamp_ntz"), "datetime")
-_SPARK_PREFIXES = {"decimal": "number", "varchar(": "string", "char(": "string"}
-_SPARK_PREFIXES |= {"array<": "array", "struct<": "object", "map<": "object"}
 
 
 @dataclass(frozen=True)
@@ -96,29 +49,6 @@ class ImportedSchema:
     source: str
     warnings: list[str]
     column_names: dict[str, str]
-
-
-def snake_case(text: str) -> str:
-    """``coordonneesXY`` -> ``coordonnees_xy``, ``Date d'été`` -> ``date_d_ete`` (ASCII)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    split = re.sub(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])", r"\1\3_\2\4", ascii_text)
-    name = re.sub(r"[^A-Za-z0-9]+", "_", split).strip("_").lower()
-    return name if re.match(r"[a-z]", name) else f"c_{name}".rstrip("_")
-
-
-def spark_date_format(fmt: str) -> str | None:
-    """A strptime format (``%d/%m/%Y``) as a Spark pattern (``dd/MM/yyyy``); None if impossible."""
-    out = []
-    for token in re.findall(r"%.?|[A-Za-z]+|'|[^%A-Za-z']+", fmt):
-        if token.startswith("%"):
-            if token[1:] not in _STRPTIME:
-                return None
-            out.append(_STRPTIME[token[1:]])
-        elif token == "'":
-            out.append("''")
-        else:  # letters are pattern symbols in Spark: quote them to keep them literal
-            out.append(f"'{token}'" if token[0].isalpha() else token)
-    return "".join(out)
 
 
 def import_schema(
@@ -153,7 +83,11 @@ def import_schema(
     try:
         descriptor = json.loads(schema_path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise SchemaError(path_text, f"cannot be read ({exc.strerror}).") from exc
+        raise SchemaError(
+            path_text,
+            f"cannot be read ({exc.strerror}).",
+            fix="check the path and that the file is readable",
+        ) from exc
     except json.JSONDecodeError as exc:
         raise SchemaError(
             path_text,
@@ -161,7 +95,12 @@ def import_schema(
             fix=f"correct the JSON at that place (python -m json.tool {path_text} shows it).",
         ) from exc
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("fields"), list):
-        raise SchemaError(path_text, "has no 'fields' list; expected a Table Schema object.")
+        raise SchemaError(
+            path_text,
+            "has no 'fields' list; expected a Table Schema object.",
+            fix="pass a Table Schema (a JSON object with a 'fields' list)",
+            field="fields",
+        )
     importer = _Importer(path_text, descriptor, exposure_level)
     columns = [importer.column(raw, i) for i, raw in enumerate(descriptor["fields"])]
     key = importer.key(primary_key)
@@ -174,6 +113,8 @@ def import_schema(
             path_text,
             f"source id {source!r} is not valid; expected lower-case letters, digits and '_', "
             "starting with a letter.",
+            fix="pass a valid source id (source=, CLI --source)",
+            source=source,
         )
     title = str(descriptor.get("title") or descriptor.get("name") or schema_path.stem)
     contract = {
@@ -188,7 +129,7 @@ def import_schema(
         "quote": '"',
         **importer.number_dialect(),
         "date_formats": importer.date_formats or ["yyyy-MM-dd"],
-        "null_markers": [_missing_value(m) for m in descriptor.get("missingValues", [""])],
+        "null_markers": [missing_value(m) for m in descriptor.get("missingValues", [""])],
         "header_row": 1,
         "primary_key": key,
         "exposure_level": exposure_level,
@@ -221,7 +162,10 @@ def write_contract(
     source = _check_loads(imported.contract_yaml, str(contracts_dir)).source
     if source != imported.source:
         raise SchemaError(
-            str(contracts_dir), f"the contract's source is {source!r}, not {imported.source!r}."
+            str(contracts_dir),
+            f"the contract's source is {source!r}, not {imported.source!r}.",
+            fix="import the schema again: its contract text was changed since",
+            source=imported.source,
         )
     target = contracts_dir / f"{source}.yaml"
     if target.exists() and not overwrite:
@@ -248,7 +192,12 @@ class _Importer:
         self.group_chars: set[str] = set()
 
     def fail(self, where: str, message: str, fix: str | None = None) -> SchemaError:
-        return SchemaError(self.path, f"{where}: {message}", fix=fix)
+        return SchemaError(
+            self.path,
+            f"{where}: {message}",
+            fix=fix or f"correct {where} in {Path(self.path).name}",
+            field=where,
+        )
 
     def warn(self, field: str, message: str) -> None:
         self.warnings.append(f"{field} : {message}")
@@ -285,10 +234,10 @@ class _Importer:
         if constraints.get("enum"):
             if not isinstance(constraints["enum"], list):
                 raise self.fail(where, f"enum must be a list; found {constraints['enum']!r}.")
-            col["allowed"] = [_text(v) for v in constraints["enum"]]
+            col["allowed"] = [text_value(v) for v in constraints["enum"]]
         for key in ("minimum", "maximum"):
             if key in constraints and ctype in ("integer", "decimal"):
-                col[key] = _number(constraints[key])
+                col[key] = number_value(constraints[key])
                 if col[key] is None:
                     raise self.fail(where, f"{key} must be a number; found {constraints[key]!r}.")
             elif key in constraints:  # dates, years...: GX needs a business rule
@@ -328,11 +277,11 @@ class _Importer:
     ) -> tuple[str, str | None]:
         """(contract type, pattern implied by the type or format)."""
         if ftype == "string":
-            if fmt not in ("default", *(f for t, f in _TEXT_PATTERNS if t == "string")):
+            if fmt not in ("default", *(f for t, f in TEXT_PATTERNS if t == "string")):
                 self.warn(field, f"format {fmt} non vérifié.")
             elif fmt != "default":
                 self.warn(field, f"format {fmt} vérifié par un motif simplifié.")
-            return "string", _TEXT_PATTERNS.get(("string", fmt))
+            return "string", TEXT_PATTERNS.get(("string", fmt))
         if ftype == "integer":
             if raw.get("bareNumber") is False:
                 self.warn(field, "nombres entourés de texte (bareNumber false) non lus.")
@@ -360,7 +309,7 @@ class _Importer:
                 raise self.fail(
                     where,
                     f"date format {fmt!r} cannot be converted; expected 'default' or a format "
-                    f"made of %{', %'.join(_STRPTIME)} and literal text.",
+                    f"made of %{', %'.join(STRPTIME_TO_SPARK)} and literal text.",
                 )
             if fmt == "any":
                 self.warn(field, "format de date any : seul le format ISO aaaa-mm-jj est lu.")
@@ -370,7 +319,7 @@ class _Importer:
                     accepted = " ou ".join(self.date_formats)
                     self.warn(field, f"format {spark} : chaque date du contrat accepte {accepted}.")
             return "date", None
-        pattern = _TEXT_PATTERNS.get((ftype, fmt))
+        pattern = TEXT_PATTERNS.get((ftype, fmt))
         shown = f"{ftype} ({fmt})" if fmt != "default" else ftype
         checked = "vérifié par un motif" if pattern else "sans contrôle de forme"
         self.warn(field, f"type {shown} importé en texte, {checked}.")
@@ -410,25 +359,6 @@ class _Importer:
         return {"decimal": decimals.pop(), "thousands": groups.pop()}
 
 
-def _missing_value(marker: Any) -> str:
-    """A missingValues entry: a string (v1) or ``{"value": ..., "label": ...}`` (v2)."""
-    return str(marker["value"]) if isinstance(marker, dict) else str(marker)
-
-
-def _text(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def _number(value: Any) -> int | float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(number) if number.is_integer() else number
-
-
 def _render(header: list[str], contract: dict[str, Any]) -> str:
     import yaml
 
@@ -457,147 +387,11 @@ def _check_loads(text: str, origin: str) -> Contract:
             return load_contract(path)
         except ContractError as exc:
             detail = exc.message.removeprefix(f"Contract {path}: ")
+            # the generated file is temporary: what to correct is the option or the schema field
             raise SchemaError(
-                origin, f"the generated contract is invalid: {detail}", fix=exc.fix
+                origin,
+                f"the generated contract is invalid: {detail}",
+                fix=f"correct {exc.field} (an option of the import, or the schema field it "
+                "comes from)",
+                field=exc.field,
             ) from exc
-
-
-def schema_for_contract(contract: Contract) -> dict[str, Any]:
-    """The Table Schema of a source's silver table: provenance, typed columns, row hash.
-
-    Field names are the silver column names; each business field's ``title`` is the header the
-    silo delivers. Pseudonymised columns are described as HMAC-SHA256 pseudonyms.
-    """
-    fields = [
-        _field(name, ftype, text, required=True, pattern=HEX64 if name == "_file_sha256" else None)
-        for name, ftype, text in PROVENANCE
-    ]
-    for col in contract.columns:
-        fields += _silver_fields(col)
-    fields.append(
-        _field(
-            ROW_HASH,
-            "string",
-            "Empreinte SHA-256 des valeurs métier typées de la ligne (détecte les modifications).",
-            required=True,
-            pattern=HEX64,
-        )
-    )
-    description = (
-        f"{contract.description}\n\nTable silver du lac : valeurs typées et conformes au contrat "
-        f"« {contract.source} », une ligne par clé (la version livrée la plus récente) ; les "
-        "colonnes préfixées par « _ » retracent la provenance de chaque ligne."
-    )
-    return _schema(
-        f"silver.{contract.source}", contract.title, description, fields, contract.primary_key
-    )
-
-
-def _silver_fields(col: Column) -> list[dict[str, Any]]:
-    text = col.description.strip() + (f" Unité : {col.unit}." if col.unit else "")
-    label = col.source_name
-    required = not col.nullable
-    if col.pseudonymise:
-        text += (
-            " Pseudonyme : HMAC-SHA256 (64 caractères hexadécimaux) de la valeur en majuscules ; "
-            "la valeur d'origine n'est pas conservée."
-        )
-        return [_field(col.name, "string", text, title=label, required=required, pattern=HEX64)]
-    if col.type == "country":
-        iso = f"{text} Code ISO 3166-1 alpha-3, vide pour un lieu sans code ISO (no_iso_code)."
-        status = (
-            f"Rapprochement de « {label} » au référentiel des pays : ok, territory (territoire "
-            "avec son code ISO) ou no_iso_code (lieu connu sans code ISO)."
-        )
-        return [
-            _field(col.name, "string", iso, title=label, pattern="[A-Z]{3}"),
-            _field(f"{col.name}_label", "string", f"Nom du pays de « {label} » selon l'Insee."),
-            _field(
-                f"{col.name}_status", "string", status, required=required, enum=COUNTRY_STATUSES
-            ),
-        ]
-    ftype = {"integer": "integer", "decimal": "number"}.get(col.type, col.type)
-    constraints: dict[str, Any] = {"required": required, "unique": col.unique}
-    if col.allowed and col.type in ("string", "integer", "decimal"):
-        constraints["enum"] = list(col.allowed)
-    if col.type in ("integer", "decimal"):
-        constraints.update(minimum=col.minimum, maximum=col.maximum)
-    if col.type == "string":
-        constraints.update(pattern=col.pattern, minLength=col.min_length, maxLength=col.max_length)
-    return [_field(col.name, ftype, text, title=label, **constraints)]
-
-
-def schema_for_fields(
-    name: str,
-    title: str,
-    description: str,
-    fields: Sequence[tuple[str, str, str | None, bool]],
-    primary_key: Sequence[str],
-) -> dict[str, Any]:
-    """The Table Schema of a gold table, from its Spark columns.
-
-    Args:
-        name: Table name (lower case, ``-._/`` allowed), e.g. ``gold.adoptions_par_pays``.
-        title: Short French title.
-        description: French description of the table (what one row is).
-        fields: ``(column, Spark simple type string, French description or None, nullable)``.
-        primary_key: The columns identifying a row.
-
-    Raises:
-        SchemaError: A Spark type has no Table Schema equivalent, a column is declared twice or
-            a key column is not a field.
-    """
-    out: list[dict[str, Any]] = []
-    for column, spark_type, text, nullable in fields:
-        simple = spark_type.strip().lower()
-        ftype = _SPARK_TYPES.get(simple) or next(
-            (t for prefix, t in _SPARK_PREFIXES.items() if simple.startswith(prefix)), None
-        )
-        if ftype is None:
-            raise SchemaError(
-                name,
-                f"column {column!r}: Spark type {spark_type!r} has no Table Schema equivalent; "
-                f"expected one of: {', '.join(_SPARK_TYPES)}, decimal(p,s), array<..>, "
-                "struct<..>, map<..>.",
-            )
-        if any(f["name"] == column for f in out):
-            raise SchemaError(name, f"column {column!r} is declared twice.")
-        out.append(_field(column, ftype, text, required=not nullable))
-    missing = [k for k in primary_key if k not in {f["name"] for f in out}]
-    if missing:
-        names = ", ".join(f["name"] for f in out)
-        raise SchemaError(
-            name, f"primary key {missing[0]!r} is not a column; expected one of: {names}."
-        )
-    return _schema(name, title, description, out, primary_key)
-
-
-def _field(
-    name: str, ftype: str, text: str | None, *, title: str | None = None, **constraints: Any
-) -> dict[str, Any]:
-    field: dict[str, Any] = {"name": name}
-    if title and title != name:
-        field["title"] = title
-    if text:
-        field["description"] = text
-    field["type"] = ftype
-    kept = {k: v for k, v in constraints.items() if v is not None and v is not False}
-    if "enum" in kept:
-        kept["enum"] = list(kept["enum"])
-    if kept:
-        field["constraints"] = kept
-    return field
-
-
-def _schema(
-    name: str, title: str, description: str, fields: list[dict[str, Any]], key: Sequence[str]
-) -> dict[str, Any]:
-    return {
-        "$schema": TABLE_SCHEMA,
-        "name": name,
-        "title": title,
-        "description": description,
-        "fields": fields,
-        "primaryKey": list(key),
-        "missingValues": [""],
-    }
