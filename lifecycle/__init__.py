@@ -7,4 +7,7 @@
 
 The Delta operations that rewrite history live in :mod:`lifecycle.tables`, the landing-file
 rewrites in :mod:`lifecycle.landing_files`, the action journal in :mod:`lifecycle.journal`.
+
+Stands on `lake` and composes the stages through their public functions; the quality gates and
+the lineage sink a gold rebuild needs are given by the caller (``gates=``, ``lineage=``).
 """
