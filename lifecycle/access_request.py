@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingestion.gold import INDICATORS
-from lake import delta_io
+from lake import copies, delta_io
 from lake.contracts import load_contracts
 from lake.keys import pseudonymisation_key
+from lake.objects import ObjectStore
 from lake.settings import Settings
-from lake.storage import table_uri
-from lifecycle.subjects import Subject, match_source, sources_for
+from lake.storage import lake_root, table_uri
+from lifecycle.subjects import SourceMatch, Subject, match_source, needles_of, sources_for
+from lifecycle.traces import scan
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -34,11 +36,14 @@ def gather(spark: SparkSession, settings: Settings, subject: Subject) -> dict[st
     key = pseudonymisation_key(settings)
     contracts = load_contracts(settings.root)
     sources = []
+    store = ObjectStore(settings)
     for contract in sources_for(subject, contracts):
         match = match_source(spark, settings, contract, subject, key)
+        match.traces = scan(
+            store, copies.source_stores(settings, contract.source), needles_of(match, subject)
+        )
         if not match.found:
             continue
-        pk = list(contract.primary_key)
         entry: dict[str, Any] = {
             "source": contract.source,
             "title": contract.title,
@@ -46,30 +51,16 @@ def gather(spark: SparkSession, settings: Settings, subject: Subject) -> dict[st
             "retention": f"{contract.retention.years} ans, puis {contract.retention.end}",
         }
         locations = match.locations_frame(spark)
-        bronze = delta_io.read_table(spark, table_uri(settings, "bronze", contract.source))
-        columns = [c.name for c in contract.columns if c.name in bronze.columns]
-        entry["delivered"] = [
-            _plain(r.asDict())
-            for r in bronze.join(locations, on=["_file_uri", "_line"], how="left_semi")
-            .select("_file_uri", "_line", "_delivered_at", *columns)
-            .orderBy("_delivered_at", "_line")
-            .collect()
-        ]
-        s_uri = table_uri(settings, "silver", contract.source)
-        pseudonymised = [c.name for c in contract.columns if c.pseudonymise]
-        entry["current"] = []
-        if match.keys and delta_io.table_exists(spark, s_uri):
-            silver = delta_io.read_table(spark, s_uri).join(
-                match.keys_frame(spark), on=pk, how="left_semi"
-            )
-            for row in silver.collect():
-                record = _plain(row.asDict())
-                for name in pseudonymised:
-                    if record.get(name) is not None:
-                        record[name] = "pseudonymisé"
-                entry["current"].append(
-                    {k: v for k, v in record.items() if not k.startswith("_") or k == "_file_uri"}
-                )
+        entry["delivered"] = _delivered(
+            spark, table_uri(settings, "bronze", contract.source), match
+        )
+        # the cold copies retention made (archive/<layer>/<source>): still the person's data
+        entry["archived"] = _delivered(spark, _archived(settings, "bronze", contract.source), match)
+        entry["archived_records"] = _records(
+            spark, _archived(settings, "silver", contract.source), match
+        )
+        entry["stores"] = [t.as_dict() for t in match.traces if t.holding]
+        entry["current"] = _records(spark, table_uri(settings, "silver", contract.source), match)
         q_uri = table_uri(settings, "quarantine", contract.source)
         entry["quarantine"] = []
         if delta_io.table_exists(spark, q_uri):
@@ -91,6 +82,46 @@ def gather(spark: SparkSession, settings: Settings, subject: Subject) -> dict[st
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "sources": sources,
     }
+
+
+def _archived(settings: Settings, layer: str, source: str) -> str:
+    return f"{lake_root(settings)}/{copies.archive_key(settings, layer, source)}"
+
+
+def _delivered(spark: SparkSession, uri: str, match: SourceMatch) -> list[dict[str, Any]]:
+    """The person's rows of a bronze table (hot or archived) as delivered, with their origin."""
+    if not match.locations or not delta_io.table_exists(spark, uri):
+        return []
+    bronze = delta_io.read_table(spark, uri)
+    columns = [c.name for c in match.contract.columns if c.name in bronze.columns]
+    return [
+        _plain(r.asDict())
+        for r in bronze.join(
+            match.locations_frame(spark), on=["_file_uri", "_line"], how="left_semi"
+        )
+        .select("_file_uri", "_line", "_delivered_at", *columns)
+        .orderBy("_delivered_at", "_line")
+        .collect()
+    ]
+
+
+def _records(spark: SparkSession, uri: str, match: SourceMatch) -> list[dict[str, Any]]:
+    """The person's records of a silver table (hot or archived), pseudonyms shown as such."""
+    if not match.keys or not delta_io.table_exists(spark, uri):
+        return []
+    pk = list(match.contract.primary_key)
+    pseudonymised = [c.name for c in match.contract.columns if c.pseudonymise]
+    silver = delta_io.read_table(spark, uri).join(match.keys_frame(spark), on=pk, how="left_semi")
+    records = []
+    for row in silver.collect():
+        record = _plain(row.asDict())
+        for name in pseudonymised:
+            if record.get(name) is not None:
+                record[name] = "pseudonymisé"
+        records.append(
+            {k: v for k, v in record.items() if not k.startswith("_") or k == "_file_uri"}
+        )
+    return records
 
 
 def _plain(record: dict[str, Any]) -> dict[str, Any]:
@@ -153,6 +184,8 @@ def page(export: dict[str, Any]) -> str:
             _table(source["delivered"]),
             "<h3>Fiche à jour</h3>",
             _table(source["current"]),
+            "<h3>Archivées à la fin de la durée d'utilité administrative</h3>",
+            _table(source.get("archived", []) + source.get("archived_records", [])),
             "<h3>Lignes mises de côté par le contrôle qualité</h3>",
             _table(source["quarantine"]),
             "<h3>Statistiques où vous êtes compté(e) (sans vous identifier)</h3>",

@@ -1,10 +1,13 @@
 """Erasure of one person (RGPD art. 17), everywhere the lineage says their records went.
 
 Plan (``--dry-run`` stops there): for each source whose contract holds the criteria, find the
-person's business keys and bronze lines (:mod:`lifecycle.subjects`); ask the lineage which
-datasets derive from ``bronze/<source>``; the lake knows how to erase from the source's bronze,
-quarantine and silver tables, its landing files and the gold indicators built from it - any
-other derived dataset the lineage names is reported as not handled.
+person's business keys and bronze lines in every table of the registry (:mod:`lake.copies`: hot
+and archived), in every version time travel still loads (:mod:`lifecycle.subjects`), then scan
+every object of the source's registered stores for them (:mod:`lifecycle.traces`); ask the
+lineage which datasets derive from ``bronze/<source>``; the lake knows how to erase from the
+source's bronze, quarantine and silver tables and their archives, its landing files (hot and
+archived), its published views and the gold indicators built from it - any other derived dataset
+the lineage names is reported as not handled. Nothing to erase means the scan found nothing.
 
 Execution, in an order a rerun can finish after a crash at any point (matching starts again from
 what is left; the silver keys are still found in bronze until bronze goes last):
@@ -14,10 +17,13 @@ what is left; the silver keys are still found in bronze until bronze goes last):
    readers skip blank lines; blanking twice is a no-op);
 3. bronze rows at the person's lines;
 4. gold indicators of the source recomputed (through the gold quality gate);
-5. every table changed is purged: versions before the erasure are vacuumed and its log truncated
-   at a fresh checkpoint (:func:`lifecycle.tables.purge_history` with a zero horizon);
-6. the journal (``meta/lifecycle_log``) gets one row per table and batch, and a certificate is
-   written - tables, versions, row counts, times, and a keyed reference of the request, never
+5. every table changed, or whose objects still held the person (older versions, log
+   statistics), is purged: versions before the erasure are vacuumed and its log truncated at a
+   fresh checkpoint (:func:`lifecycle.tables.purge_history` with a zero horizon); views holding
+   the person are withdrawn;
+6. every registered store is scanned again; the journal (``meta/lifecycle_log``) gets one row
+   per table and batch, and a certificate is written - tables, versions, row counts, every store
+   checked with its counts before and after, times, and a keyed reference of the request, never
    the erased values.
 """
 
@@ -33,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from ingestion.gold import INDICATORS
 from ingestion.landing import sha256_of
 from ingestion.pipeline import inbox_files, tables_written
-from lake import delta_io
+from lake import copies, delta_io
 from lake.contracts import Contract, load_contracts
 from lake.errors import LakeError
 from lake.keys import pseudonymisation_key
@@ -41,11 +47,11 @@ from lake.layers import PIPELINE_LAYERS, SOURCE_LAYERS
 from lake.leases import LeaseSet
 from lake.objects import ObjectStore
 from lake.settings import Settings
-from lake.storage import table_uri
+from lake.storage import lake_root, table_uri
 from lifecycle import journal
 from lifecycle.errors import ErasureError
 from lifecycle.landing_files import blank_lines
-from lifecycle.subjects import SourceMatch, Subject, match_source, sources_for
+from lifecycle.subjects import SourceMatch, Subject, match_source, needles_of, sources_for
 from lifecycle.tables import (
     TableChange,
     commit_metadata,
@@ -54,6 +60,7 @@ from lifecycle.tables import (
     recompute_gold,
     rows_per_batch,
 )
+from lifecycle.traces import Needles, scan, total
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -74,6 +81,7 @@ class ErasurePlan:
     lineage: dict[str, list[str]] = field(default_factory=dict)
     lineage_available: bool = True
     unhandled: list[str] = field(default_factory=list)
+    needles: dict[str, Needles] = field(default_factory=dict, repr=False)
 
     @property
     def found(self) -> list[SourceMatch]:
@@ -94,6 +102,10 @@ class ErasurePlan:
                     "bronze_rows": m.bronze_rows,
                     "silver_rows": m.silver_rows,
                     "quarantine_rows": m.quarantine_rows,
+                    "rows_per_table": dict(sorted(m.rows.items())),
+                    "stores_holding": {
+                        t.store.prefix: len(t.holding) for t in m.traces if t.holding
+                    },
                     "landing_files": len(m.landing_lines()),
                     "gold_recomputed": self.gold_of(m.contract.source),
                     "derived_by_lineage": self.lineage.get(m.contract.source, []),
@@ -131,6 +143,12 @@ def plan_erasure(
         subject_reference=subject.reference(key),
         matches=[match_source(spark, settings, c, subject, key) for c in candidates],
     )
+    store = ObjectStore(settings)
+    for match in plan.matches:
+        match.traces = scan(
+            store, copies.source_stores(settings, match.contract.source), needles_of(match, subject)
+        )
+        plan.needles[match.contract.source] = needles_of(match, subject)
     _lineage(settings, plan)
     return plan
 
@@ -188,6 +206,9 @@ def execute(
     landing: list[dict[str, Any]] = []
     purges: list[dict[str, Any]] = []
     outside: list[str] = []
+    checked: list[dict[str, Any]] = []
+    withdrawn: list[str] = []
+    residual = 0
     store = ObjectStore(settings)
     meta = {"run_id": plan.request_id, "request_id": plan.request_id, "action": "rgpd-erasure"}
 
@@ -226,42 +247,87 @@ def execute(
             keys = match.keys_frame(spark).cache()
             locations = match.locations_frame(spark).cache()
             pk = list(contract.primary_key)
-            s_uri = table_uri(settings, "silver", contract.source)
-            q_uri = table_uri(settings, "quarantine", contract.source)
-            b_uri = table_uri(settings, "bronze", contract.source)
+            location = ["_file_uri", "_line"]
+            tables = copies.tables(settings, source)
+            for archived in (t for t in tables if t.role == "archive"):
+                # written only under the lease of the hot table it archives (as retention does)
+                leases.cover(f"{lake_root(settings)}/{archived.key}", f"{archived.layer}/{source}")
             touched = []
-            for uri, frame, on in (
-                (s_uri, keys, pk),
-                (q_uri, locations, ["_file_uri", "_line"]),
-            ):
-                per_batch = rows_per_batch(spark, uri, frame, on)
-                change = delete_matching(spark, uri, frame, on)
-                log(source, change, per_batch)
-                if change.rows:
-                    touched.append(uri)
-            for uri, lines in match.landing_lines().items():
-                rewritten = blank_lines(store, contract, uri, lines)
-                landing.append(rewritten.as_dict())
-                outside += _inbox_copies(settings, contract, rewritten.delivery_sha256)
-            per_batch = rows_per_batch(spark, b_uri, locations, ["_file_uri", "_line"])
-            change = delete_matching(spark, b_uri, locations, ["_file_uri", "_line"])
-            log(source, change, per_batch)
-            if change.rows:
-                touched.append(b_uri)
+
+            # silver and quarantine first, bronze (where the keys are found) last
+            for layer in ("silver", "quarantine", "landing", "bronze"):
+                if layer == "landing":
+                    for uri, lines in match.landing_lines().items():
+                        key = store.key_of(uri)
+                        for copy in (key, copies.archived_landing_key(settings, key)):
+                            if store.stat(copy) is None:
+                                continue
+                            rewritten = blank_lines(store, contract, store.uri(copy), lines)
+                            landing.append(rewritten.as_dict())
+                            outside += _inbox_copies(settings, contract, rewritten.delivery_sha256)
+                    continue
+                frame, on = (keys, pk) if layer == "silver" else (locations, location)
+                for entry in (t for t in tables if t.layer == layer):
+                    uri = f"{lake_root(settings)}/{entry.key}"
+                    per_batch = rows_per_batch(spark, uri, frame, on)
+                    change = delete_matching(spark, uri, frame, on)
+                    if entry.role == "archive":
+                        change = TableChange(entry.key, *_fields(change)[1:])
+                    log(source, change, per_batch)
+                    if change.rows:
+                        touched.append(uri)
             keys.unpersist()
             locations.unpersist()
+            for traces in match.traces:
+                if traces.store.role in ("view", "staging") and traces.holding:
+                    # a published view is a copy of a table at publication: withdrawn, to be
+                    # published again from the erased table (`lake access publish`); staging
+                    # objects are leftovers of a crashed bronze attempt (the source is leased)
+                    store.remove(traces.holding)
+                    withdrawn.extend(traces.holding)
             touched += _recompute_gold(
                 spark, settings, plan, source, log, progress, gates=gates, lineage=lineage
             )
-            for uri in touched:
+            # tables whose older versions or log still name the person, even with no current
+            # row of theirs (time travel, statistics): purged the same way
+            touched += [
+                f"{lake_root(settings)}/{t.store.key}"
+                for t in match.traces
+                if t.store.kind == "table" and t.holding
+            ]
+            for uri in dict.fromkeys(touched):
+                if not delta_io.table_exists(spark, uri):
+                    continue
                 result = purge_history(spark, settings, uri, retain_hours=0)
                 purges.append(
                     {
-                        "table": result.table,
+                        "table": store.key_of(uri) if uri.startswith(store.root) else result.table,
                         "version": result.version,
                         "log_entries_removed": result.log_entries_removed,
                     }
                 )
+        after = scan(
+            store, copies.source_stores(settings, source), plan.needles.get(source, Needles())
+        )
+        residual += total([t for t in after if t.store.kind != "local"])
+        outside += [k for t in after if t.store.kind == "local" for k in t.holding]
+        before = {t.store.prefix: t for t in match.traces}
+        for traces in after:
+            first = before.get(traces.store.prefix)
+            removed = sum(
+                c.rows
+                for c in changes
+                if f"{c.table}/" == traces.store.prefix and c.action == "delete"
+            )
+            checked.append(
+                {
+                    "source": source,
+                    **traces.as_dict(),
+                    "objects_holding_before": len(first.holding) if first else 0,
+                    "rows_removed": removed,
+                    "objects_holding_after": len(traces.holding),
+                }
+            )
     journal.append(settings, rows)
     certificate = {
         "request_id": plan.request_id,
@@ -277,11 +343,30 @@ def execute(
         "lineage_derived": plan.lineage,
         "lineage_unhandled": plan.unhandled,
         "outside_lake": sorted(set(outside)),
+        "stores_checked": checked,
+        "views_withdrawn": sorted(withdrawn),
+        "objects_still_holding": residual,
     }
     if certificate_dir is not None:
         paths = journal.write_certificate(certificate_dir, certificate)
         certificate["files"] = [str(p) for p in paths]
+    if residual:
+        raise ErasureError(
+            f"{residual} object(s) of the lake still hold the person after the erasure "
+            "(certificate: stores_checked).",
+            fix="read the certificate's stores_checked, then run the erasure again (it resumes)",
+        )
     return certificate
+
+
+def _fields(change: TableChange) -> tuple[Any, ...]:
+    return (
+        change.table,
+        change.action,
+        change.rows,
+        change.version_before,
+        change.version_after,
+    )
 
 
 def _recompute_gold(

@@ -118,6 +118,23 @@ def certificate_markdown(c: Mapping[str, Any]) -> str:
         lines += [
             f"- {f['uri']} : {f['lines_blanked']} ligne(s) effacée(s)" for f in c["landing_files"]
         ]
+    if c.get("stores_checked"):
+        lines += [
+            "",
+            "Emplacements vérifiés (chaque objet lu ; nombre d'objets où figurait la personne "
+            "avant et après) :",
+            "",
+            "| Emplacement | Rôle | Objets lus | Avant | Lignes effacées | Après |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {s['store']} | {s['role']} | {s['objects_scanned']} | "
+            f"{s['objects_holding_before']} | {s['rows_removed']} | {s['objects_holding_after']} |"
+            for s in c["stores_checked"]
+        ]
+    if c.get("views_withdrawn"):
+        lines += ["", "Vues publiées retirées (à republier depuis la table effacée) :", ""]
+        lines += [f"- {key}" for key in c["views_withdrawn"]]
     if c.get("lineage_unhandled"):
         lines += ["", "Jeux de données que le lignage signale et que le lac ne sait pas traiter :"]
         lines += [f"- {name}" for name in c["lineage_unhandled"]]

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ingestion.conform import conform
 from ingestion.pipeline import tables_written
 from ingestion.silver import country_lookup
-from lake import delta_io
+from lake import copies, delta_io
 from lake.contracts import Contract, load_contracts
 from lake.keys import pseudonymisation_key
 from lake.layers import PIPELINE_LAYERS
@@ -239,7 +239,8 @@ def _all_expired(
 
 
 def archive_uri(settings: Settings, layer: str, source: str) -> str:
-    return f"{lake_root(settings)}/{settings.lifecycle.archive_prefix}/{layer}/{source}"
+    """The cold copy of ``layer/source`` (the registry's archive store, :mod:`lake.copies`)."""
+    return f"{lake_root(settings)}/{copies.archive_key(settings, layer, source)}"
 
 
 def apply(
@@ -284,15 +285,21 @@ def apply(
                     changes += _recompute_gold(
                         spark, settings, request_id, plan.source, progress, gates, lineage
                     )
-            for table in tables:
-                uri = table_uri(settings, table.split("/")[0], table.split("/")[1])  # type: ignore[arg-type]
+            # every table the registry knows for the source (hot and archived) and its gold
+            uris = [table_uri(settings, t.split("/")[0], t.split("/")[1]) for t in tables]  # type: ignore[arg-type]
+            uris += [
+                f"{lake_root(settings)}/{t.key}"
+                for t in copies.tables(settings, plan.source, roles=("archive",))
+            ]
+            for uri in uris:
                 if not delta_io.table_exists(spark, uri):
                     continue
                 result = purge_history(
                     spark, settings, uri, retain_hours=settings.lifecycle.vacuum_retain_hours
                 )
-                report["vacuumed"].append(result.table)
-                vacuum = TableChange(result.table, "vacuum", 0, result.version, result.version)
+                name = uri.removeprefix(lake_root(settings) + "/")  # layer/name, archive/layer/name
+                report["vacuumed"].append(name)
+                vacuum = TableChange(name, "vacuum", 0, result.version, result.version)
                 changes.append((vacuum, {}))
         for change, per_batch in changes:
             detail = f"DUA {plan.years} ans, {plan.end}, avant {plan.cutoff}"
@@ -363,7 +370,7 @@ def _end_of_dua(
         key = store.key_of(uri)
         if end == "archive":
             store.put_bytes(
-                f"{settings.lifecycle.archive_prefix}/{key}",
+                copies.archived_landing_key(settings, key),
                 store.get_bytes(key),
                 (store.stat(key).metadata if store.stat(key) else {}),  # type: ignore[union-attr]
             )

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from ingestion.conform import conform
 from ingestion.silver import country_lookup
-from lake import delta_io
+from lake import copies, delta_io
 from lake.contracts import Contract
 from lake.settings import Settings
-from lake.storage import table_uri
+from lake.storage import lake_root
 from lifecycle.errors import SubjectError
+from lifecycle.traces import Needles, StoreTraces
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -94,10 +95,15 @@ class SourceMatch:
     bronze_rows: int = 0
     silver_rows: int = 0
     quarantine_rows: int = 0
+    # current rows per table of the registry (key of the table -> rows of the person)
+    rows: dict[str, int] = field(default_factory=dict)
+    typed: dict[str, Any] = field(default_factory=dict, repr=False)
+    # what a scan of every object of the registry's stores found (set by the caller)
+    traces: list[StoreTraces] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
-        return bool(self.keys or self.locations)
+        return bool(self.keys or self.locations or any(t.holding for t in self.traces))
 
     def landing_lines(self) -> dict[str, list[int]]:
         """Landing object URI -> the subject's line numbers in it."""
@@ -168,48 +174,85 @@ def _condition(typed: Mapping[str, Any]) -> Column:
     return reduce(lambda a, b: a & b, [F.col(c) == F.lit(v) for c, v in typed.items()])
 
 
+def _versions(spark: SparkSession, uri: str) -> list[int | None]:
+    """The current version (``None``) then every older one, newest first."""
+    if not delta_io.table_exists(spark, uri):
+        return []
+    return [None, *range(delta_io.table_version(spark, uri) - 1, -1, -1)]
+
+
+def _loadable(spark: SparkSession, uri: str, version: int | None, read: Any) -> list[Any]:
+    """``read(frame)`` on one version of ``uri``; [] when time travel cannot load it any more
+    (log entries truncated, data files vacuumed). The current version must load."""
+    try:
+        return list(read(delta_io.read_table(spark, uri, version=version)))
+    except Exception:
+        if version is None:
+            raise
+        return []
+
+
 def match_source(
     spark: SparkSession, settings: Settings, contract: Contract, subject: Subject, key: bytes
 ) -> SourceMatch:
-    """Find the subject's keys and bronze/quarantine locations in one source."""
+    """Find the subject's keys and bronze/quarantine locations in one source: in every table
+    of the registry (:func:`lake.copies.tables`: hot and archived), in every version time
+    travel can still load. Counts are those of the current hot tables and of the archive."""
     from pyspark.sql import functions as F
 
     match = SourceMatch(contract)
     typed = typed_criteria(spark, contract, subject, key)
+    match.typed = typed
     condition = _condition(typed)
     pk = list(contract.primary_key)
+    stores = copies.tables(settings, contract.source)
+    uris = {s.key: f"{lake_root(settings)}/{s.key}" for s in stores}
+
+    def conformed(raw: DataFrame) -> DataFrame:
+        return conform(raw, contract, country_lookup(spark, raw, contract), key)
+
     keys: set[tuple[Any, ...]] = set()
-    bronze = None
-    b_uri = table_uri(settings, "bronze", contract.source)
-    if delta_io.table_exists(spark, b_uri):
-        raw = delta_io.read_table(spark, b_uri)
-        bronze = conform(raw, contract, country_lookup(spark, raw, contract), key).persist()
-        keys |= {tuple(r) for r in bronze.filter(condition).select(*pk).distinct().collect()}
-    s_uri = table_uri(settings, "silver", contract.source)
-    silver = delta_io.read_table(spark, s_uri) if delta_io.table_exists(spark, s_uri) else None
-    if silver is not None:
-        keys |= {tuple(r) for r in silver.filter(condition).select(*pk).distinct().collect()}
+    for store in stores:
+        if store.layer not in ("bronze", "silver"):
+            continue
+        uri = uris[store.key]
+        for version in _versions(spark, uri):
+
+            def read(frame: DataFrame, layer: str = store.layer) -> list[Any]:
+                frame = conformed(frame) if layer == "bronze" else frame
+                return frame.filter(condition).select(*pk).distinct().collect()
+
+            keys |= {tuple(r) for r in _loadable(spark, uri, version, read)}
     keys = {k for k in keys if all(v is not None for v in k)}
     match.keys = sorted(keys, key=lambda k: tuple(str(v) for v in k))
     locations: set[Location] = set()
-    if bronze is not None:
-        try:
-            hits = bronze.filter(condition).select("_file_uri", "_line")
-            if keys:
-                by_key = bronze.join(F.broadcast(match.keys_frame(spark)), on=pk, how="left_semi")
-                hits = hits.union(by_key.select("_file_uri", "_line"))
-            rows = hits.distinct().collect()
-            match.bronze_rows = len(rows)
-            locations |= {(r[0], int(r[1])) for r in rows}
-        finally:
-            bronze.unpersist()
-    if silver is not None and keys:
-        match.silver_rows = silver.join(match.keys_frame(spark), on=pk, how="inner").count()
-    q_uri = table_uri(settings, "quarantine", contract.source)
-    if delta_io.table_exists(spark, q_uri):
-        quarantine = delta_io.read_table(spark, q_uri)
-        needles = [str(v) for k in keys for v in k if isinstance(v, str)]
-        given = [v for _, v in subject.criteria]
+    for store in stores:
+        if store.layer != "bronze":
+            continue
+        uri = uris[store.key]
+        for version in _versions(spark, uri):
+
+            def lines(frame: DataFrame) -> list[Any]:
+                bronze = conformed(frame)
+                hits = bronze.filter(condition).select("_file_uri", "_line")
+                if keys:
+                    by_key = bronze.join(
+                        F.broadcast(match.keys_frame(spark)), on=pk, how="left_semi"
+                    )
+                    hits = hits.union(by_key.select("_file_uri", "_line"))
+                return hits.distinct().collect()
+
+            found = {(r[0], int(r[1])) for r in _loadable(spark, uri, version, lines)}
+            if version is None:
+                match.rows[store.key] = len(found)
+            locations |= found
+    needles = [str(v) for k in keys for v in k if isinstance(v, str)]
+    given = [v for _, v in subject.criteria]
+    for store in stores:
+        uri = uris[store.key]
+        if store.layer != "quarantine" or not delta_io.table_exists(spark, uri):
+            continue
+        quarantine = delta_io.read_table(spark, uri)
         raw_hit = F.lit(False)
         if needles:
             raw_hit = raw_hit | F.array_contains(
@@ -218,11 +261,42 @@ def match_source(
         raw_hit = raw_hit | F.array_min(F.array(*[F.instr(F.col("raw"), v) > 0 for v in given]))
         malformed = quarantine.filter(F.col("raw").isNotNull() & raw_hit)
         locations |= {(r[0], int(r[1])) for r in malformed.select("_file_uri", "_line").collect()}
-        if locations:
-            match.quarantine_rows = quarantine.join(
+    for store in stores:
+        uri = uris[store.key]
+        if store.layer == "bronze" or not delta_io.table_exists(spark, uri):
+            continue
+        table = delta_io.read_table(spark, uri)
+        if store.layer == "silver":
+            match.rows[store.key] = (
+                table.join(match.keys_frame(spark), on=pk, how="inner").count() if keys else 0
+            )
+        elif locations:
+            match.rows[store.key] = table.join(
                 spark.createDataFrame(sorted(locations), "_file_uri string, _line long"),
                 on=["_file_uri", "_line"],
                 how="inner",
             ).count()
+    hot = {s.layer: match.rows.get(s.key, 0) for s in stores if s.role != "archive"}
+    match.bronze_rows = hot.get("bronze", 0)
+    match.silver_rows = hot.get("silver", 0)
+    match.quarantine_rows = hot.get("quarantine", 0)
     match.locations = sorted(locations)
     return match
+
+
+def needles_of(match: SourceMatch, subject: Subject) -> Needles:
+    """What names the person in a stored text: their business keys and pseudonyms (whole
+    words), or every criterion together (as given and as typed) when none is a key."""
+    pk = set(match.contract.primary_key)
+    identifiers = {str(v) for k in match.keys for v in k if v is not None and len(str(v)) >= 4}
+    given = dict(subject.criteria)
+    typed = match.typed
+    if pk <= set(given):
+        identifiers |= {given[c] for c in pk} | {str(typed[c]) for c in pk if c in typed}
+    pseudonymised = {c.name for c in match.contract.columns if c.pseudonymise}
+    identifiers |= {str(typed[c]) for c in pseudonymised if c in typed}
+    together: list[tuple[str, ...]] = []
+    if not pk <= set(given):
+        together.append(tuple(given.values()))
+        together.append(tuple(str(v) for v in typed.values()))
+    return Needles(frozenset(i for i in identifiers if len(i) >= 4), tuple(together))

@@ -133,6 +133,8 @@ def _print_plan(plan: dict[str, Any]) -> None:
         )
         if s["derived_by_lineage"]:
             print(f"    dérivés selon le lignage: {', '.join(s['derived_by_lineage'])}")
+        for store, objects in s.get("stores_holding", {}).items():
+            print(f"    trouvé dans {store}: {objects} objet(s) (versions, journal, archive, vues)")
     if not plan["lineage_available"]:
         print("  (lignage indisponible: seules les tables connues du lac sont traitées)")
     for name in plan["not_handled"]:

@@ -114,6 +114,17 @@ class LeaseSet:
     def covers(self, uri: str) -> str | None:
         return self._uris.get(uri.rstrip("/"))
 
+    def cover(self, uri: str, table: str) -> None:
+        """Let ``table``'s lease cover the writes to ``uri`` too: a table that is not a
+        LAYER/NAME table and is written only by jobs holding ``table`` (its archive copy)."""
+        if table not in self.leases and table not in self.tables:
+            raise LeaseError(
+                f"Run {self.run_id} cannot cover {uri} with table {table}: it does not hold it.",
+                fix="lease the table first",
+                table=table,
+            )
+        self._uris[uri.rstrip("/")] = table
+
     def renew_all(self) -> None:
         """Renew every lease once (the heartbeat's body; tests call it directly)."""
         for lease in self.leases.values():

@@ -126,3 +126,43 @@ def test_journal_rows_become_audit_steps_of_their_table() -> None:
     )
     assert _concerns(step, "quarantine", "consular_register", "s3a://b/quarantine/x")
     assert not _concerns(step, "silver", "consular_register", "s3a://b/silver/x")
+
+
+def test_registry_names_every_copy_of_a_source(tmp_path) -> None:
+    from lake.copies import bucket_prefixes, source_stores
+    from lake.settings import load_settings
+
+    settings = load_settings().with_overrides({"reports": {"dir": str(tmp_path)}})
+    (tmp_path / "opendata").mkdir()
+    (tmp_path / "opendata" / "adoptions.csv").write_text("x\n")
+    prefixes = bucket_prefixes(settings, "adoptions")
+    for expected in (
+        "landing/adoptions/",
+        "bronze/adoptions/",
+        "silver/adoptions/",
+        "quarantine/adoptions/",
+        "archive/bronze/adoptions/",
+        "archive/silver/adoptions/",
+        "archive/quarantine/adoptions/",
+        "archive/landing/adoptions/",
+        "views/level-1/silver_adoptions.csv",
+        "views/level-4/bronze_adoptions.csv",
+    ):
+        assert expected in prefixes
+    assert not [p for p in prefixes if "adoptions" not in p and p != "_staging/"]
+    local = [s for s in source_stores(settings, "adoptions") if s.kind == "local"]
+    assert [s.role for s in local] == ["opendata"]
+
+
+def test_needles_match_whole_identifiers_or_every_criterion_together() -> None:
+    from lifecycle.traces import Needles, texts_of
+
+    key = Needles(frozenset({"MAI-2008-000001"}))
+    assert key.held_by(['{"adoption_id":"MAI-2008-000001"}'])
+    assert not key.held_by(["MAI-2008-0000012;x"])  # another dossier
+    names = Needles(together=(("Dupont", "Jean", "1980-01-02"),))
+    assert names.held_by(["Dupont;Jean;1980-01-02"])
+    assert not names.held_by(["Dupont;Paul;1980-01-02", "Jean"])
+    assert not Needles()
+    assert texts_of("a.csv", "é;MAI\n".encode("latin-1"))[-1] == ""
+    assert any("é" in t for t in texts_of("a.csv", "é;MAI\n".encode("latin-1")))

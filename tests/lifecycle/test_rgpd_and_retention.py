@@ -24,8 +24,11 @@ from app.compose import lineage_sink, quality_gates
 from ingestion.gold import INDICATORS
 from ingestion.pipeline import run
 from ingestion.runlog import read_runs
-from lake import delta_io
+from lake import copies, delta_io
+from lake.access_roles import view_key
+from lake.contracts import load_contracts
 from lake.delta_reader import open_table
+from lake.objects import ObjectStore
 from lake.storage import ensure_bucket, object_client, table_uri
 from lifecycle import journal
 from lifecycle.access_request import gather, page
@@ -36,7 +39,7 @@ from lifecycle.subjects import Subject
 pytestmark = [pytest.mark.spark, pytest.mark.minio, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = ["consular_register", "hr_agents", "travel_advice"]
+SOURCES = ["consular_register", "hr_agents", "travel_advice", "adoptions"]
 BUCKET = "lake-lifecycle"
 
 
@@ -370,3 +373,71 @@ def test_retention_archives_to_the_cold_prefix(spark, lake) -> None:
         repr(sorted(r.items())) for r in before if r["effective_date"] < middle
     )
     assert len(after) + len(archived) == len(before)
+
+
+def _publish(spark, settings, table: str, audience: int) -> str:
+    """A view of ``table`` published for ``audience`` as `lake access publish` does (CSV)."""
+    layer, name = table.split("/")
+    frame = delta_io.read_table(spark, table_uri(settings, layer, name)).toPandas()
+    key = view_key(table, audience)
+    ObjectStore(settings).put_bytes(key, frame.to_csv(index=False).encode(), metadata={})
+    return key
+
+
+def test_erasure_reaches_the_archive_every_version_and_every_copy(spark, lake) -> None:
+    """Issue 17: retention archives a whole source, then one person of it is erased."""
+    silver = _rows(spark, lake, "silver", "adoptions")
+    key = sorted(r["adoption_id"] for r in silver)[0]
+    person = {"identifiers": {key}, "together": (key,)}
+    view = _publish(spark, lake, "silver/adoptions", 2)
+    apply(spark, lake, as_of=dt.date(2100, 1, 1), sources=["adoptions"], **ports(lake))
+    assert _rows(spark, lake, "silver", "adoptions") == []
+    assert _rows(spark, lake, "bronze", "adoptions") == []
+
+    # The registry: every object holding the person is under a prefix of the source's stores,
+    # and every object of the bucket is under some source's prefix or a shared one.
+    held = sorted({h.split(": ")[0] for h in _scan_bucket(lake, person)})
+    assert any(k.startswith("archive/") for k in held), held
+    assert view in held
+    mine = tuple(copies.bucket_prefixes(lake, "adoptions"))
+    assert [k for k in held if not k.startswith(mine)] == []
+    registered = (
+        tuple(p for s in load_contracts(REPO) for p in copies.bucket_prefixes(lake, s))
+        + copies.SHARED_PREFIXES
+    )
+    keys = [o.object_name or "" for o in object_client(lake).list_objects(BUCKET, recursive=True)]
+    stray = [k for k in keys if not k.startswith(registered)]
+    assert sorted({k.split("/")[0] for k in stray}) == [], stray
+
+    # Access export finds the person in the archive (nothing is left hot).
+    export = gather(spark, lake, Subject.parse([f"adoption_id={key}"]))
+    (entry,) = export["sources"]
+    assert entry["delivered"] == [] and entry["current"] == []
+    assert [r["adoption_id"] for r in entry["archived"]] and {
+        r["adoption_id"].strip() for r in entry["archived"]
+    } == {key}
+    assert [r["adoption_id"] for r in entry["archived_records"]] == [key]
+
+    plan = plan_erasure(spark, lake, Subject.parse([f"adoption_id={key}"]), sources=["adoptions"])
+    assert plan.found, "the person is in the archive and in older versions: not 'nothing'"
+    certificate = execute(
+        spark, lake, plan, **ports(lake), certificate_dir=lake.reports.dir / "rgpd"
+    )
+
+    # Every object of the bucket (all prefixes, every data file, _delta_log) and every version
+    # delta-rs can still load: no trace of the person.
+    assert _scan_bucket(lake, person) == []
+    assert _scan_versions(lake, person) == []
+    checked = {s["store"]: s for s in certificate["stores_checked"]}
+    assert set(checked) >= {p for p in mine}
+    assert checked["archive/bronze/adoptions/"]["objects_holding_before"] > 0
+    assert checked["archive/silver/adoptions/"]["rows_removed"] == 1
+    assert all(s["objects_holding_after"] == 0 for s in checked.values())
+    assert certificate["views_withdrawn"] == [view]
+    assert certificate["objects_still_holding"] == 0
+    for path in certificate["files"]:
+        assert key not in Path(path).read_text(encoding="utf-8")
+
+    # Asked again: a scan of every registered object finds nothing, so nothing to erase.
+    again = plan_erasure(spark, lake, Subject.parse([f"adoption_id={key}"]), sources=["adoptions"])
+    assert not again.found
