@@ -3,9 +3,14 @@
 A03 asks for "un tableau de bord de suivi des chantiers de la feuille de route" and A06 for
 "une sélection courte d'indicateurs" that the strategic committee can act on. This module turns
 plain inputs (the catalogue as `Catalog.to_dict` gives it, the rows of ``meta/quality_results``,
-and a few counts and flags the caller measures) into `Indicator` records, then into one static
-French page: a card per indicator with its value, the target of annex 4 of the roadmap, a small
-progress bar (inline SVG with a text alternative) and how the value is computed.
+the schemas found where the open-data export publishes them and the stamps of the study and cloud
+pages, see :mod:`governance.evidence`) into `Indicator` records, then into one static French page:
+a card per indicator with its value, the target of annex 4 of the roadmap, a small progress bar
+(inline SVG with a text alternative) and how the value is computed.
+
+Every indicator can fail: a schema counts only when published beside its data and valid; the
+study and the cloud framework count only while no table has changed since they were generated;
+the datasets exposed are those created in the dashboard's calendar year, as the target is yearly.
 
 Targets are those the roadmap states (annex 4, "Synthèse des indicateurs de performance par
 action"): 4 business domains covered by a catalogue (A08, A11), +10 datasets exposed per year
@@ -16,12 +21,14 @@ cloud-usage concept done (A09). The roadmap states no target for open-data eligi
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from governance.errors import GovernanceError
+from governance.evidence import Freshness, PageStamp, PublishedSchemas, freshness
 from governance.pages import environment
 from lake.contracts import EXPOSURE_LEVELS
 from lake.pages.french import NNBSP, as_utc, format_count_fr, format_date_fr
@@ -99,26 +106,29 @@ def compute_indicators(
     catalog: Mapping[str, Any],
     quality_rows: Sequence[Mapping[str, Any]],
     *,
-    schemas_published: int,
+    schemas: PublishedSchemas,
     open_data_eligible: Sequence[str],
-    study_done: bool,
-    cloud_done: bool,
+    study: PageStamp | None,
+    cloud: PageStamp | None,
     generated_at: dt.datetime,
 ) -> list[Indicator]:
     """The dashboard's indicators, in the order the page shows them.
 
     Args:
         catalog: The catalogue as `governance.catalog.entries.Catalog.to_dict` gives it; reads
-            ``summary.domains``, ``summary.tables_per_layer`` and each table's ``layer`` and
-            ``level``.
+            ``summary.domains``, ``summary.tables_per_layer`` and each table's ``layer``,
+            ``name``, ``level``, ``version``, ``updated_at`` and ``created_at``.
         quality_rows: Rows of ``meta/quality_results`` (one per expectation per review); reads
             ``review_id``, ``reviewed_at`` and ``table``.
-        schemas_published: Number of Table Schema files exported (A13), counted by the caller.
+        schemas: The Table Schemas where the open-data export publishes them
+            (`governance.evidence.published_schemas`); only the valid ones count (A13).
         open_data_eligible: Names of the datasets eligible for open data (level 4, no personal
             data), as the caller decided them; duplicates count once.
-        study_done: The A15 opportunity study has been generated.
-        cloud_done: The A09 cloud-usage framework has been generated.
-        generated_at: When the indicators are measured; reviews dated after it are not counted.
+        study: The stamp of the A15 opportunity study (`governance.evidence.read_stamp`); it
+            counts only when it describes the catalogue's tables at their current versions.
+        cloud: The stamp of the A09 cloud-usage framework, counted the same way.
+        generated_at: When the indicators are measured; reviews dated after it are not counted,
+            and its calendar year is the one whose datasets exposed are counted.
 
     Returns:
         Seven indicators: quality reviews and published schemas (A13), business domains
@@ -126,20 +136,14 @@ def compute_indicators(
         opportunity study (A15), cloud-usage framework (A09).
 
     Raises:
-        GovernanceError: The catalogue has no ``summary`` mapping, or ``schemas_published`` is
-            negative.
+        GovernanceError: The catalogue has no ``summary`` mapping.
     """
     summary = catalog.get("summary")
     if not isinstance(summary, Mapping):
         found = ", ".join(sorted(map(str, catalog))) or "none"
         raise GovernanceError(
             f"The catalogue has no 'summary' mapping; found keys: {found}.",
-            fix="Pass Catalog.to_dict() (the JSON of `lake governance catalog --json`).",
-        )
-    if schemas_published < 0:
-        raise GovernanceError(
-            f"schemas_published must be 0 or more; found {schemas_published}.",
-            fix="Pass the number of Table Schema files exported.",
+            fix="Pass Catalog.to_dict() (the JSON of `lake catalog --json`).",
         )
     indicators = [
         _reviews(quality_rows, generated_at),
@@ -147,31 +151,36 @@ def compute_indicators(
             "schemas_published",
             "A13",
             "Schémas de données publiés",
-            schemas_published,
+            len(schemas.valid),
             target=1,
             unit="schéma",
-            source_fr="nombre de fichiers Table Schema (format schema.data.gouv.fr) exportés "
-            "depuis le lac (commande « lake quality export-schema »)",
+            source_fr="nombre de Table Schema (format schema.data.gouv.fr) publiés avec les "
+            "données ouvertes (« lake export opendata » : <nom>.schema.json à côté de <nom>.csv), "
+            "valides et décrivant l'en-tête du CSV publié",
             target_fr="Publier ou contribuer à un schéma de données : 1",
+            details=(*schemas.valid, *(f"Non compté : {r}" for r in schemas.refused)),
         ),
         _domains(summary),
-        _exposed(catalog, summary),
+        _exposed(catalog, summary, as_utc(generated_at).year),
         _open_data(open_data_eligible),
         _done(
             "opportunity_study",
             "A15",
             "Étude d'opportunité du lac de données",
-            study_done,
-            source_fr="l'étude d'opportunité est générée à partir des métadonnées du lac",
+            freshness(study, catalog),
+            source_fr="l'étude d'opportunité générée à partir des métadonnées du lac (« lake "
+            "study » ou « lake reports »), comptée tant qu'aucune table n'a changé depuis sa "
+            "génération (versions Delta notées à côté de la page)",
             target_fr="Etude d'opportunité réalisée.",
         ),
         _done(
             "cloud_framework",
             "A09",
             "Cadre d'usage du cloud pour les données",
-            cloud_done,
-            source_fr="le cadre d'usage du cloud (hébergement admissible par jeu de données) est "
-            "généré à partir de la sensibilité et du lignage",
+            freshness(cloud, catalog),
+            source_fr="le cadre d'usage du cloud (hébergement admissible par jeu de données, "
+            "« lake cloud » ou « lake reports »), compté tant qu'aucune table n'a changé depuis "
+            "sa génération (versions Delta notées à côté de la page)",
             target_fr="Elaboration d'un concept d'emploi représentatif de l'ensemble des "
             "positions des parties prenantes.",
         ),
@@ -256,16 +265,30 @@ def _domains(summary: Mapping[str, Any]) -> Indicator:
     )
 
 
-def _exposed(catalog: Mapping[str, Any], summary: Mapping[str, Any]) -> Indicator:
+def _exposed(catalog: Mapping[str, Any], summary: Mapping[str, Any], year: int) -> Indicator:
+    """Gold tables created in ``year``: the roadmap's target is "+10 a year", not a total."""
     tables = catalog.get("tables")
+    details: list[str] = []
     if isinstance(tables, Sequence):
         gold = [t for t in tables if isinstance(t, Mapping) and t.get("layer") == "gold"]
-        count = len(gold)
+        created = [_when(t.get("created_at")) for t in gold]
+        per_year = Counter(w.year for w in created if w is not None)
+        count = per_year.get(year, 0)
+        details += [
+            f"Créées en {y} : {format_count_fr(n, 'table')}" for y, n in sorted(per_year.items())
+        ]
+        if created.count(None):
+            unknown = format_count_fr(created.count(None), "table")
+            details.append(f"Date de création inconnue : {unknown}")
         levels = [t.get("level") for t in gold]
-    else:  # a summary-only catalogue: the count is known, the breakdown is not
-        count = int((summary.get("tables_per_layer") or {}).get("gold") or 0)
-        levels = []
-    details = [
+    else:  # a summary-only catalogue: the total is known, not the year of each table
+        total = int((summary.get("tables_per_layer") or {}).get("gold") or 0)
+        count, levels = 0, []
+        details.append(
+            f"Année de création inconnue : le catalogue ne donne que le total "
+            f"({format_count_fr(total, 'table')} gold)."
+        )
+    details += [
         f"Niveau {n} ({EXPOSURE_LEVELS[n]}) : {format_count_fr(levels.count(n), 'table')}"
         for n in sorted(EXPOSURE_LEVELS)
         if levels.count(n)
@@ -275,12 +298,14 @@ def _exposed(catalog: Mapping[str, Any], summary: Mapping[str, Any]) -> Indicato
     return _counted(
         "datasets_exposed",
         "A08",
-        "Jeux de données exposés (tables gold)",
+        f"Jeux de données exposés en {year} (tables gold créées dans l'année)",
         count,
         target=10,
         unit="jeu de données",
-        source_fr="nombre de tables de la couche gold du catalogue, réparties par niveau "
-        "d'exposition (le plus restrictif de leurs colonnes)",
+        source_fr="nombre de tables de la couche gold créées pendant l'année civile du tableau "
+        "de bord (date de création inscrite dans leur journal Delta) ; le détail donne chaque "
+        "année et toutes les tables gold par niveau d'exposition (le plus restrictif de leurs "
+        "colonnes)",
         target_fr="Nombre de jeux de données exposés : +10 par an",
         details=tuple(details),
     )
@@ -334,18 +359,19 @@ def _counted(
 
 
 def _done(
-    key: str, code: str, label_fr: str, done: bool, *, source_fr: str, target_fr: str
+    key: str, code: str, label_fr: str, done: Freshness, *, source_fr: str, target_fr: str
 ) -> Indicator:
     return Indicator(
         code=code,
         label_fr=label_fr,
-        value=bool(done),
+        value=done.current,
         target=True,
         unit="",
-        status="ok" if done else "à faire",
+        status="ok" if done.current else "à faire",
         source_fr=source_fr,
         key=key,
         target_fr=target_fr,
+        details=done.details,
     )
 
 
@@ -358,8 +384,8 @@ def _card(indicator: Indicator, links: Mapping[str, str]) -> dict[str, Any]:
     singular, plural = indicator.unit, _PLURALS.get(indicator.unit)
     target: str | None
     if isinstance(indicator.value, bool):
-        value = "document produit" if indicator.value else "document pas encore produit"
-        target = "document produit"
+        value = "document à jour des données" if indicator.value else "document absent ou périmé"
+        target = "document à jour des données"
     else:
         value = format_count_fr(indicator.value, singular, plural).strip()
         target = (

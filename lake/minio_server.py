@@ -93,6 +93,23 @@ def drive_dirs(data_dir: Path, drives: int) -> list[Path]:
     return [data_dir / f"d{i}" for i in range(1, drives + 1)]
 
 
+def default_parity(drives: int) -> int:
+    """MinIO's default parity shards for one erasure set of ``drives`` (0 without erasure coding).
+
+    1 for 2-3 drives, 2 for 4-5, 3 for 6-7, 4 from 8 (MinIO's ``EC:N`` default by set size).
+    """
+    return 0 if drives <= 1 else min(4, drives // 2)
+
+
+def bytes_stored_per_byte(drives: int) -> float:
+    """Raw bytes MinIO writes per byte of data on ``drives``: ``drives / (drives - parity)``.
+
+    1.0 for one directory; 2.0 for 4 drives (EC:2, 2 data + 2 parity shards); 16/12 for 16 drives
+    (EC:4). The cost model's on-premises replication factor is this figure for the lake's layout.
+    """
+    return drives / (drives - default_parity(drives))
+
+
 def server_args(data_dir: Path, drives: int) -> list[str]:
     """The drive arguments of ``minio server``: one path, or MinIO's ellipsis ``dir/d{1...N}``.
 

@@ -1,7 +1,9 @@
-"""``lake cloud``, ``lake study``, ``lake dashboard`` and ``lake reports``: the governance products.
+"""``lake cloud``, ``lake study`` and ``lake reports``: the governance products.
 
 Everything is computed from what the lake stored (catalogue, run log, quality history, lineage
-events), read without Spark. ``lake reports`` builds them all and the index page that links them.
+events), read without Spark. ``lake reports`` builds them all, the roadmap dashboard and the index
+page that links them. The cloud and study pages get a stamp beside them (the table versions they
+described), which the dashboard reads back from disk to decide whether they are still current.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 from app.cli.commands import print_json
 from lake.settings import Settings
+
+OPENDATA = "opendata"  # where `lake export opendata` publishes by default: <reports>/opendata
 
 
 @dataclass
@@ -88,7 +92,9 @@ def build_study(
     from governance.study.build import StudyInputs, compute
     from governance.study.cost import load_cost_model
 
-    cost = load_cost_model(cost_path or settings.root / "policy" / "cost_model.yaml")
+    cost = load_cost_model(
+        cost_path or settings.root / "policy" / "cost_model.yaml", root=settings.root
+    )
     return compute(
         StudyInputs(
             catalog=facts.catalog,
@@ -104,6 +110,7 @@ def build_study(
 
 def cmd_cloud(settings: Settings, args: argparse.Namespace) -> int:
     from governance.cloud.framework import render_html, render_text
+    from governance.evidence import write_stamp
 
     facts = gather(settings)
     policy, decisions = cloud_decisions(settings, facts, args.policy)
@@ -112,11 +119,13 @@ def cmd_cloud(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(render_text(decisions))
     out = render_html(decisions, policy, args.html or settings.reports.dir / "cloud.html")
+    write_stamp(out, facts.catalog, dt.datetime.now(dt.UTC))
     print(f"Page: {out}", file=sys.stderr)
     return 0
 
 
 def cmd_study(settings: Settings, args: argparse.Namespace) -> int:
+    from governance.evidence import write_stamp
     from governance.study.render import render_html, render_markdown
 
     facts = gather(settings)
@@ -125,6 +134,7 @@ def cmd_study(settings: Settings, args: argparse.Namespace) -> int:
     out = args.out or settings.reports.dir / "etude"
     html = render_html(study, out / "index.html")
     md = render_markdown(study, out / "etude.md")
+    write_stamp(html, facts.catalog, study.generated_at)
     if args.json:
         print_json(study.to_dict())
     else:
@@ -135,7 +145,7 @@ def cmd_study(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_reports(settings: Settings, args: argparse.Namespace) -> int:
     """Every governance product, then the index linking them."""
     from app.cli.quality import table_schema
-    from governance.dashboard import compute_indicators, render_dashboard
+    from governance.evidence import write_stamp
     from governance.lineage.render import render_svg
     from governance.reports_index import render_reports_index
     from governance.study.render import render_html as study_html
@@ -152,11 +162,13 @@ def cmd_reports(settings: Settings, args: argparse.Namespace) -> int:
     from governance.cloud.framework import render_html as cloud_html
 
     policy, decisions = cloud_decisions(settings, facts)
-    cloud_html(decisions, policy, reports / "cloud.html")
+    cloud = cloud_html(decisions, policy, reports / "cloud.html")
+    write_stamp(cloud, facts.catalog, dt.datetime.now(dt.UTC))
     say("opportunity study (A15)...")
     study = build_study(settings, facts, decisions)
-    study_html(study, reports / "etude" / "index.html")
+    page = study_html(study, reports / "etude" / "index.html")
     render_markdown(study, reports / "etude" / "etude.md")
+    write_stamp(page, facts.catalog, study.generated_at)
     say("published schemas and lineage picture...")
     schemas = reports / "schemas"
     schemas.mkdir(exist_ok=True)
@@ -177,22 +189,7 @@ def cmd_reports(settings: Settings, args: argparse.Namespace) -> int:
         (lineage_dir / "index.svg").write_text(
             render_svg(facts.graph.upstream(gold[0])), encoding="utf-8"
         )
-    eligible = [
-        t["name"]
-        for t in facts.catalog["tables"]
-        if t["layer"] == "gold" and t["level"] == 4 and not t["personal"] and not t["exclusion"]
-    ]
-    indicators = compute_indicators(
-        facts.catalog,
-        facts.quality,
-        schemas_published=len(list(schemas.glob("*.schema.json"))),
-        open_data_eligible=eligible,
-        study_done=(reports / "etude" / "index.html").is_file(),
-        cloud_done=(reports / "cloud.html").is_file(),
-        generated_at=dt.datetime.now(dt.UTC),
-    )
-    links = {"A13": "quality/index.html", "A15": "etude/index.html", "A09": "cloud.html"}
-    render_dashboard(indicators, reports / "tableau-de-bord.html", links=links)
+    indicators = write_dashboard(settings, facts)
     index = render_reports_index(
         reports,
         [
@@ -208,6 +205,41 @@ def cmd_reports(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(f"Rapports : {index}")
     return 0
+
+
+def write_dashboard(
+    settings: Settings, facts: LakeFacts, *, now: dt.datetime | None = None
+) -> list[Any]:
+    """The roadmap dashboard from what is on disk and in the lake, not from what just ran.
+
+    Schemas are those published where the open-data export puts them (``<reports>/opendata``);
+    the study and the cloud framework are judged by the stamps beside their pages against the
+    catalogue in ``facts``, so a page left from an earlier run over since-changed data is not met.
+
+    Returns:
+        The indicators, as `governance.dashboard.compute_indicators` gives them.
+    """
+    from governance.dashboard import compute_indicators, render_dashboard
+    from governance.evidence import published_schemas, read_stamp
+
+    reports = settings.reports.dir
+    eligible = [
+        t["name"]
+        for t in facts.catalog["tables"]
+        if t["layer"] == "gold" and t["level"] == 4 and not t["personal"] and not t["exclusion"]
+    ]
+    indicators = compute_indicators(
+        facts.catalog,
+        facts.quality,
+        schemas=published_schemas(reports / OPENDATA),
+        open_data_eligible=eligible,
+        study=read_stamp(reports / "etude" / "index.html"),
+        cloud=read_stamp(reports / "cloud.html"),
+        generated_at=now or dt.datetime.now(dt.UTC),
+    )
+    links = {"A13": "quality/index.html", "A15": "etude/index.html", "A09": "cloud.html"}
+    render_dashboard(indicators, reports / "tableau-de-bord.html", links=links)
+    return indicators
 
 
 def register(sub: argparse._SubParsersAction) -> None:

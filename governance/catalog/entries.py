@@ -112,6 +112,7 @@ class TableEntry:
     contract_level: int | None = None
     quality_score: float | None = None
     quality_reviewed_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
 
     @property
     def key(self) -> str:
@@ -150,6 +151,7 @@ class TableEntry:
             "size_bytes": self.size_bytes,
             "version": self.version,
             "updated_at": _iso(self.updated_at),
+            "created_at": _iso(self.created_at),
             "level": self.level,
             "personal": self.personal,
             "exclusion": bool(self.tag and self.tag.exclusion),
@@ -276,6 +278,7 @@ def build_catalog(
                 columns=_columns(facts, layer, contract, tags[found] if found else {}),
                 quality_score=score,
                 quality_reviewed_at=reviewed_at,
+                created_at=facts.created_at,
             )
         )
     return Catalog(tuple(entries), now or dt.datetime.now(dt.UTC), tuple(warnings))

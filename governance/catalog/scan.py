@@ -49,6 +49,8 @@ class TableFacts:
         columns: ``(name, type)`` of the schema's top-level fields, types in Spark's short form.
         description: The Delta description (``comment`` property when Spark put it there).
         properties: The table properties (``lake.sources``, ``lake.domain``...).
+        created_at: When the table was created: the ``createdTime`` of its Delta metadata, which
+            every later commit keeps (it survives log clean-up, unlike version 0).
     """
 
     uri: str
@@ -59,6 +61,7 @@ class TableFacts:
     columns: tuple[tuple[str, str], ...]
     description: str = ""
     properties: Mapping[str, str] = field(default_factory=dict)
+    created_at: dt.datetime | None = None
 
 
 def list_tables(settings: Settings) -> list[tuple[str, str]]:
@@ -113,10 +116,11 @@ def scan_table(settings: Settings, layer: str, name: str) -> TableFacts:
         version=int(table.version()),
         rows=rows,
         size_bytes=size,
-        updated_at=dt.datetime.fromtimestamp(stamp / 1000, dt.UTC) if stamp else None,
+        updated_at=_from_millis(stamp),
         columns=tuple((str(f["name"]), _type_name(f["type"])) for f in fields),
         description=meta.description or properties.get("comment", ""),
         properties=properties,
+        created_at=_from_millis(meta.created_time),
     )
 
 
@@ -174,6 +178,11 @@ def _file_stats(table: DeltaTable) -> tuple[int | None, int]:
         return int(table.to_pyarrow_dataset().count_rows()), size
     except Exception:  # a table feature delta-rs cannot read (deletion vectors...): unknown
         return None, size
+
+
+def _from_millis(stamp: Any) -> dt.datetime | None:
+    """A Delta timestamp (milliseconds since the epoch) as aware UTC; None when absent."""
+    return dt.datetime.fromtimestamp(stamp / 1000, dt.UTC) if stamp else None
 
 
 def _type_name(kind: Any) -> str:

@@ -97,7 +97,7 @@ class BudgetLine:
 class CostModel:
     """Every parameter of the cost computation, as loaded from ``policy/cost_model.yaml``."""
 
-    source: str
+    source: str  # the file as the study shows it: relative to the project, never absolute
     hosting: Mapping[str, HostingPrice]
     vcpus: int
     deliveries_per_year: float
@@ -164,11 +164,14 @@ def people_eur_year(model: CostModel) -> float:
     return sum(s.lake_etp for s in model.staff) * model.days_per_year * model.daily_cost_eur
 
 
-def load_cost_model(path: Path) -> CostModel:
+def load_cost_model(path: Path, *, root: Path | None = None) -> CostModel:
     """Load and validate the cost model.
 
     Args:
         path: The YAML file (``policy/cost_model.yaml``).
+        root: The project folder. The model's ``source``, which the study prints, is the file's
+            path relative to it (``policy/cost_model.yaml``), or the bare file name when the file
+            lies elsewhere or no root is given: never an absolute path of the machine that ran it.
 
     Returns:
         The validated parameters.
@@ -186,7 +189,17 @@ def load_cost_model(path: Path) -> CostModel:
         raise CostModelError(path, "(file)", f"cannot be read ({exc.strerror}).") from exc
     except yaml.YAMLError as exc:
         raise CostModelError(path, "(file)", f"is not valid YAML ({exc}).") from exc
-    return _Parser(path).model(data)
+    return _Parser(path).model(data, source=_shown_path(path, root))
+
+
+def _shown_path(path: Path, root: Path | None) -> str:
+    """``path`` as a reader of the study may see it: relative to ``root``, else its name."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.name
 
 
 class _Parser:
@@ -250,7 +263,7 @@ class _Parser:
             raise self.fail(f"{where}.{key}", f"expected a non-empty list, found {value!r}.")
         return value
 
-    def model(self, data: Any) -> CostModel:
+    def model(self, data: Any, *, source: str) -> CostModel:
         top = self.mapping(data, "(file)", _TOP_KEYS)
         if top.get("version") != 1:
             raise self.fail("version", f"expected 1, found {top.get('version')!r}.")
@@ -278,7 +291,7 @@ class _Parser:
         )
         budget = self.mapping(top.get("budget", {"lines": []}), "budget", ("source", "lines"))
         return CostModel(
-            source=str(self.path),
+            source=source,
             hosting=hosting,
             vcpus=self.integer(compute, "vcpus", "compute"),
             deliveries_per_year=deliveries,

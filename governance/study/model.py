@@ -2,7 +2,7 @@
 
 :func:`governance.study.build.compute` fills them from the lake's metadata and the cost model;
 :mod:`governance.study.render` writes them as French HTML and Markdown. ``Study.to_dict()``
-gives the same content as JSON-ready data (``lake governance study --json``, tests).
+gives the same content as JSON-ready data (``lake study --json``, tests).
 """
 
 from __future__ import annotations

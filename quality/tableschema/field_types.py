@@ -11,10 +11,8 @@ import re
 import unicodedata
 from typing import Any
 
-FIELD_TYPES: tuple[str, ...] = (
-    *("any", "array", "boolean", "date", "datetime", "duration", "geojson", "geopoint"),
-    *("integer", "list", "number", "object", "string", "time", "year", "yearmonth"),
-)
+from lake.table_schema import FIELD_TYPES as FIELD_TYPES  # re-exported: the spec's types
+
 # What ingestion.conform.parse_boolean accepts, compared lower-cased (quality does not import it).
 LAKE_TRUE = frozenset({"oui", "o", "vrai", "true", "1", "yes", "y"})
 LAKE_FALSE = frozenset({"non", "n", "faux", "false", "0", "no"})

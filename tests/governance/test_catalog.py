@@ -225,6 +225,11 @@ def test_facts_come_from_the_delta_log(lake: Lake) -> None:
     assert facts.size_bytes == sum(f.stat().st_size for f in files)
     assert facts.updated_at is not None
     assert lake.before <= facts.updated_at <= lake.after
+    # Created by the first of its two commits: the metadata's createdTime, kept by the second.
+    first_commit = DeltaTable(facts.uri).history()[-1]["timestamp"]
+    assert facts.created_at is not None
+    assert lake.before <= facts.created_at <= facts.updated_at
+    assert facts.created_at.timestamp() <= first_commit / 1000
     assert facts.columns == (
         ("partner_country", "string"),
         ("year", "long"),
@@ -467,7 +472,7 @@ def test_to_dict_is_json_ready_with_stable_keys(lake: Lake) -> None:
     table = next(t for t in data["tables"] if t["name"] == "register" and t["layer"] == "silver")
     assert list(table) == [
         "layer", "name", "uri", "domain", "owner", "description", "sources", "rows",
-        "size_bytes", "version", "updated_at", "level", "personal", "exclusion",
+        "size_bytes", "version", "updated_at", "created_at", "level", "personal", "exclusion",
         "quality_score", "quality_reviewed_at", "columns",
     ]  # fmt: skip
     assert (table["level"], table["personal"], table["exclusion"]) == (1, True, True)

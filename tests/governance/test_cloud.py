@@ -47,6 +47,7 @@ def table(layer: str, name: str, **values: Any) -> dict[str, Any]:
         "size_bytes": 4096,
         "version": 0,
         "updated_at": NOW.isoformat(),
+        "created_at": NOW.isoformat(),
         "level": 2,
         "personal": False,
         "exclusion": False,

@@ -13,6 +13,7 @@ import pytest
 
 from governance.dashboard import Indicator, compute_indicators, render_dashboard
 from governance.errors import GovernanceError
+from governance.evidence import PageStamp, PublishedSchemas
 from governance.reports_index import render_reports_index, resolve_entry
 
 EVIL = "<script>alert(1)</script>"
@@ -22,8 +23,18 @@ T1 = dt.datetime(2024, 11, 29, 10, 30, tzinfo=dt.UTC)
 NNBSP = "\u202f"
 
 
-def table(layer: str, name: str, level: int | None, domain: str) -> dict[str, Any]:
-    return {"layer": layer, "name": name, "level": level, "domain": domain}
+def table(
+    layer: str, name: str, level: int | None, domain: str, *, created: str = "2024-03-01"
+) -> dict[str, Any]:
+    return {
+        "layer": layer,
+        "name": name,
+        "level": level,
+        "domain": domain,
+        "version": 2,
+        "updated_at": "2024-11-27T08:00:00+00:00",
+        "created_at": f"{created}T08:00:00+00:00",
+    }
 
 
 CATALOG: dict[str, Any] = {
@@ -42,7 +53,7 @@ CATALOG: dict[str, Any] = {
     "tables": [
         table("bronze", "consular_register", 1, "Administration consulaire"),
         table("silver", "consular_register", 1, "Administration consulaire"),
-        table("gold", "inscrits_par_pays", 2, "Administration consulaire"),
+        table("gold", "inscrits_par_pays", 2, "Administration consulaire", created="2023-06-01"),
         table("gold", "pvt_par_pays_annee", 4, "Mobilité internationale"),
         table("gold", "visas_par_poste", 4, "Visas"),
         table("gold", "brouillon", None, "Visas"),
@@ -65,12 +76,19 @@ ROWS = [
 ]
 
 
+def stamp(catalog: dict[str, Any] | None = None, **versions: int) -> PageStamp:
+    """A page generated at T1 from ``catalog``'s tables (``versions`` override, by key)."""
+    tables = {f"{t['layer']}/{t['name']}": t["version"] for t in (catalog or CATALOG)["tables"]}
+    tables.update({k.replace("__", "/"): v for k, v in versions.items()})
+    return PageStamp("index.html", T1, tables)
+
+
 def indicators(**over: Any) -> list[Indicator]:
     args: dict[str, Any] = {
-        "schemas_published": 2,
+        "schemas": PublishedSchemas(("pvt_par_pays_annee", "visas_par_poste")),
         "open_data_eligible": ["visas_par_poste", "pvt_par_pays_annee", "visas_par_poste"],
-        "study_done": True,
-        "cloud_done": False,
+        "study": stamp(),
+        "cloud": None,
         "generated_at": NOW,
     }
     args.update(over)
@@ -133,7 +151,7 @@ def test_exact_values_targets_and_statuses() -> None:
         "quality_reviews": (2, 1, "revue", "ok"),
         "schemas_published": (2, 1, "schéma", "ok"),
         "domains_covered": (3, 4, "domaine", "en cours"),
-        "datasets_exposed": (4, 10, "jeu de données", "en cours"),
+        "datasets_exposed": (3, 10, "jeu de données", "en cours"),
         "open_data_eligible": (2, None, "jeu de données", "en cours"),
         "opportunity_study": (True, True, "", "ok"),
         "cloud_framework": (False, True, "", "à faire"),
@@ -159,6 +177,8 @@ def test_details_name_the_domains_levels_and_open_datasets() -> None:
         "Visas",
     )
     assert found["datasets_exposed"].details == (
+        "Créées en 2023 : 1 table",
+        "Créées en 2024 : 3 tables",
         "Niveau 2 (ouvert à tout interne du MEAE) : 1 table",
         "Niveau 4 (ouvert à tous) : 2 tables",
         "Non classées : 1 table",
@@ -191,24 +211,87 @@ def test_status_against_the_target_of_four_domains(domains: list[str], status: s
 
 def test_nothing_yet_is_to_do_everywhere() -> None:
     empty = {"summary": {"domains": [], "tables_per_layer": {}}, "tables": []}
-    found = indicators(
-        catalog=empty, rows=[], schemas_published=0, open_data_eligible=[], study_done=False
-    )
+    found = indicators(catalog=empty, rows=[], schemas=PublishedSchemas(), open_data_eligible=[])
     assert {i.status for i in found} == {"à faire"}
     assert [i.progress for i in found] == [0.0, 0.0, 0.0, 0.0, None, 0.0, 0.0]
 
 
-def test_summary_only_catalogue_counts_gold_from_the_layers() -> None:
+def test_on_an_empty_lake_a_generated_study_and_cloud_framework_are_not_met() -> None:
+    """Pages written by the same command no longer count by existing: they must describe data."""
+    empty = {"summary": {"domains": [], "tables_per_layer": {}}, "tables": []}
+    page = PageStamp("index.html", T1, {})
+    found = by_key(indicators(catalog=empty, study=page, cloud=page))
+    for key in ("opportunity_study", "cloud_framework"):
+        assert (found[key].value, found[key].status) == (False, "à faire")
+        assert found[key].details == (
+            "Produit le 29 novembre 2024 à 10 h 30 UTC sur un lac sans aucune table.",
+        )
+
+
+def test_a_study_older_than_the_data_is_not_met() -> None:
+    """Stale: a table committed to, one created and one removed since the pages were generated."""
+    tables = dict(stamp(gold__visas_par_poste=1, gold__supprimee=4).tables)
+    del tables["gold/brouillon"]
+    old = PageStamp("index.html", T1, tables)
+    found = by_key(indicators(study=old, cloud=old))
+    for key in ("opportunity_study", "cloud_framework"):
+        assert (found[key].value, found[key].status) == (False, "à faire")
+        assert found[key].details == (
+            "Produit le 29 novembre 2024 à 10 h 30 UTC : périmé, les données ont changé depuis.",
+            "gold/brouillon : table apparue depuis (version 2).",
+            "gold/visas_par_poste : modifiée le 27 novembre 2024 à 8 h 00 UTC (version 2, le "
+            "document décrit la version 1).",
+            "gold/supprimee : table disparue depuis.",
+        )
+    current = by_key(indicators())["opportunity_study"]
+    assert (current.value, current.status) == (True, "ok")
+    assert current.details == (
+        "Produit le 29 novembre 2024 à 10 h 30 UTC, à jour des 6 tables du lac (versions Delta "
+        "identiques).",
+    )
+
+
+def test_datasets_exposed_are_counted_per_calendar_year() -> None:
+    """The target is "+10 a year": tables created in the dashboard's year, not all gold tables."""
+    found = by_key(indicators())["datasets_exposed"]
+    assert found.label_fr == "Jeux de données exposés en 2024 (tables gold créées dans l'année)"
+    assert found.value == 3
+    next_year = by_key(indicators(generated_at=dt.datetime(2025, 1, 2, tzinfo=dt.UTC)))
+    assert (next_year["datasets_exposed"].value, next_year["datasets_exposed"].status) == (
+        0,
+        "à faire",
+    )
+    ten = {
+        "summary": CATALOG["summary"],
+        "tables": [table("gold", f"t{i}", 4, "Visas", created="2024-01-05") for i in range(10)],
+    }
+    reached = by_key(indicators(catalog=ten, study=None))["datasets_exposed"]
+    assert (reached.value, reached.status) == (10, "ok")
+
+
+def test_summary_only_catalogue_cannot_count_a_year() -> None:
     catalog = {"summary": CATALOG["summary"]}
-    found = by_key(indicators(catalog=catalog))["datasets_exposed"]
-    assert (found.value, found.details) == (4, ())
+    found = by_key(indicators(catalog=catalog, study=None))["datasets_exposed"]
+    assert (found.value, found.status) == (0, "à faire")
+    assert found.details == (
+        "Année de création inconnue : le catalogue ne donne que le total (4 tables gold).",
+    )
+
+
+def test_only_valid_published_schemas_count() -> None:
+    schemas = PublishedSchemas(("visas",), ("x.schema.json : schéma invalide : boom",))
+    found = by_key(indicators(schemas=schemas))["schemas_published"]
+    assert (found.value, found.status) == (1, "ok")
+    assert found.details == ("visas", "Non compté : x.schema.json : schéma invalide : boom")
+    none = by_key(indicators(schemas=PublishedSchemas((), ("x.schema.json : …",))))
+    assert (none["schemas_published"].value, none["schemas_published"].status) == (0, "à faire")
 
 
 def test_progress_is_capped_at_the_target() -> None:
     found = by_key(indicators())
     assert found["quality_reviews"].progress == 1.0
     assert found["domains_covered"].progress == 0.75
-    assert found["datasets_exposed"].progress == 0.4
+    assert found["datasets_exposed"].progress == 0.3
     assert found["open_data_eligible"].progress is None
 
 
@@ -223,13 +306,8 @@ def test_a_catalogue_without_summary_is_refused() -> None:
         indicators(catalog={"tables": []})
     assert str(err.value) == (
         "The catalogue has no 'summary' mapping; found keys: tables. Fix: Pass Catalog.to_dict() "
-        "(the JSON of `lake governance catalog --json`)."
+        "(the JSON of `lake catalog --json`)."
     )
-
-
-def test_a_negative_schema_count_is_refused() -> None:
-    with pytest.raises(GovernanceError, match=r"schemas_published must be 0 or more; found -1\."):
-        indicators(schemas_published=-1)
 
 
 def test_dashboard_page_shows_values_targets_and_bars(tmp_path: Path) -> None:
@@ -241,10 +319,10 @@ def test_dashboard_page_shows_values_targets_and_bars(tmp_path: Path) -> None:
     assert ("html", {"lang": "fr"}) in page.tags
     assert "Situation au 1er décembre 2024 à 9 h 05 UTC : 3 indicateurs sur 7 ont atteint" in text
     assert "3 domaines Cible : 4 domaines" in text
-    assert "4 jeux de données Cible : 10 jeux de données" in text
-    assert f"40{NNBSP}% de la cible." in text
+    assert "3 jeux de données Cible : 10 jeux de données" in text
+    assert f"30{NNBSP}% de la cible." in text
     assert "2 jeux de données Pas de cible chiffrée dans la feuille de route." in text
-    assert "document pas encore produit Cible : document produit" in text
+    assert "document absent ou périmé Cible : document à jour des données" in text
     assert "Calcul : nombre de review_id distincts dans meta/quality_results" in text
     # Six bars (no bar without a target), each with a text alternative.
     svgs = [a for t, a in page.tags if t == "svg"]
@@ -358,3 +436,70 @@ def test_an_unknown_status_lists_the_valid_ones() -> None:
     assert str(err.value) == (
         "Indicator k: status must be one of 'ok', 'en cours', 'à faire'; found 'fini'."
     )
+
+
+# --- through `lake reports`, on a real (local) Delta lake -----------------------------------------
+
+
+def test_lake_reports_meets_nothing_on_an_empty_lake_and_flags_stale_pages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lake reports` then `lake study`: the dashboard judges what is on disk against the lake."""
+    import argparse
+
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from app.cli.reports import cmd_reports, cmd_study, gather, write_dashboard
+    from conftest import base_settings
+    from lake.storage import table_uri
+
+    settings = base_settings(tmp_path).with_overrides(
+        {"storage": {"backend": "local", "local_root": str(tmp_path / "lake")}}
+    )
+
+    def reports() -> dict[str, tuple[Any, str]]:
+        assert cmd_reports(settings, argparse.Namespace(json=True)) == 0
+        found = json.loads(capsys.readouterr().out)["indicators"]
+        return {i["key"]: (i["value"], i["status"]) for i in found}
+
+    watched = ("schemas_published", "datasets_exposed", "opportunity_study", "cloud_framework")
+    empty = reports()
+    assert {k: empty[k] for k in watched} == {
+        "schemas_published": (0, "à faire"),  # `lake reports` wrote reports/schemas/: not counted
+        "datasets_exposed": (0, "à faire"),
+        "opportunity_study": (False, "à faire"),  # generated a moment ago, on an empty lake
+        "cloud_framework": (False, "à faire"),
+    }
+    study_pages = [settings.reports.dir / "etude" / f for f in ("index.html", "etude.md")]
+    for page in study_pages:  # the study names its cost model without this machine's path
+        assert str(settings.root) not in page.read_text(encoding="utf-8")
+
+    uri = table_uri(settings, "gold", "visas_par_pays")
+    write_deltalake(uri, pa.table({"pays": ["FRA"], "visas": [3]}))
+    opendata = settings.reports.dir / "opendata"
+    opendata.mkdir()
+    (opendata / "visas_par_pays.csv").write_text("pays,visas\r\nFRA,3\r\n", encoding="utf-8")
+    schema = {"fields": [{"name": "pays", "type": "string"}, {"name": "visas", "type": "integer"}]}
+    (opendata / "visas_par_pays.schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    fresh = reports()
+    assert {k: fresh[k] for k in watched} == {
+        "schemas_published": (1, "ok"),
+        "datasets_exposed": (1, "en cours"),  # created this year, 1 of the 10 a year
+        "opportunity_study": (True, "ok"),
+        "cloud_framework": (True, "ok"),
+    }
+
+    write_deltalake(uri, pa.table({"pays": ["DEU"], "visas": [5]}), mode="append")
+    stale = {i.key: i for i in write_dashboard(settings, gather(settings))}
+    for key in ("opportunity_study", "cloud_framework"):
+        assert (stale[key].value, stale[key].status) == (False, "à faire")
+        assert stale[key].details[1].startswith("gold/visas_par_pays : modifiée le ")
+        assert stale[key].details[1].endswith("(version 1, le document décrit la version 0).")
+    page = Page((settings.reports.dir / "tableau-de-bord.html").read_text(encoding="utf-8"))
+    assert "périmé, les données ont changé depuis." in page.plain
+
+    assert cmd_study(settings, argparse.Namespace(cost=None, out=None, json=False)) == 0
+    capsys.readouterr()
+    again = {i.key: i.status for i in write_dashboard(settings, gather(settings))}
+    assert (again["opportunity_study"], again["cloud_framework"]) == ("ok", "à faire")

@@ -256,6 +256,32 @@ def test_the_project_cost_model_copies_the_roadmap_tables() -> None:
     assert model.vcpus == 2
 
 
+def test_on_premises_replication_is_the_erasure_coding_the_lake_runs() -> None:
+    """4 drives with MinIO's default parity EC:2 store 2 bytes per byte (docs/reliability.md)."""
+    from lake.minio_server import bytes_stored_per_byte, default_parity
+
+    model = load_cost_model(REPO / "policy" / "cost_model.yaml")
+    assert default_parity(4) == 2
+    assert model.hosting["on_premises"].replication_factor == bytes_stored_per_byte(4) == 2.0
+    assert [bytes_stored_per_byte(n) for n in (1, 2, 8, 16)] == [1.0, 2.0, 2.0, 16 / 12]
+
+
+def test_the_study_names_its_cost_model_without_the_machine_s_path(tmp_path: Path) -> None:
+    model = load_cost_model(REPO / "policy" / "cost_model.yaml", root=REPO)
+    assert model.source == "policy/cost_model.yaml"
+    study = compute(inputs(), model)
+    html = render_html(study, tmp_path / "index.html").read_text(encoding="utf-8")
+    text = render_markdown(study, tmp_path / "etude.md").read_text(encoding="utf-8")
+    assert "modèle de coûts <code>policy/cost_model.yaml</code>" in html
+    assert "modèle de coûts policy/cost\\_model.yaml," in text  # Markdown-escaped
+    assert str(REPO) not in html + text + json.dumps(study.to_dict())
+    elsewhere = tmp_path / "prix" / "cost.yaml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text((REPO / "policy" / "cost_model.yaml").read_text(encoding="utf-8"))
+    assert load_cost_model(elsewhere, root=REPO).source == "cost.yaml"
+    assert load_cost_model(elsewhere).source == "cost.yaml"
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
