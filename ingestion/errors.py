@@ -49,6 +49,59 @@ class ReconciliationError(IngestionError):
     """Counts of a batch do not add up: rows would be lost or invented."""
 
 
+class LineageMismatchError(IngestionError):
+    """A step's declared column lineage is not what Spark's analysed plan shows.
+
+    Attributes:
+        columns: The output columns that disagree.
+        declared: Column -> its declared ``(input column, TYPE/SUBTYPE)`` edges.
+        observed: Column -> the edges the plan shows.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        columns: list[str],
+        declared: dict[str, tuple[tuple[str, str], ...]],
+        observed: dict[str, tuple[tuple[str, str], ...]],
+        fix: str | None = None,
+        source: str | None = None,
+        layer: str | None = None,
+        table: str | None = None,
+        batch_id: str | None = None,
+    ) -> None:
+        self.columns = columns
+        self.declared = declared
+        self.observed = observed
+        super().__init__(
+            message, fix=fix, source=source, layer=layer, table=table, batch_id=batch_id
+        )
+
+
+class SchemaChangeError(IngestionError):
+    """A contract change silver cannot take by itself (a removed, renamed or retyped column).
+
+    Attributes:
+        columns: The columns whose change was refused.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        columns: list[str],
+        fix: str | None = None,
+        source: str | None = None,
+        table: str | None = None,
+        batch_id: str | None = None,
+    ) -> None:
+        self.columns = columns
+        super().__init__(
+            message, fix=fix, source=source, table=table, layer="silver", batch_id=batch_id
+        )
+
+
 class LandingError(IngestionError):
     """A delivered file cannot be landed (its name or its kind), before anything is copied.
 

@@ -2,8 +2,9 @@
 
 Each indicator is declared once (:data:`ingestion.indicators.INDICATORS`) as a pure function of
 the silver DataFrames; this module builds each, has the gold gate review it, checks its declared
-column lineage against the columns it really produces, and writes it. Gold tables are rewritten
-whole (``overwrite``): a rerun gives the same rows, older versions stay readable.
+column lineage against the columns it really produces and against the lineage of its
+analysed Spark plan (:func:`ingestion.lineage_plan.check_observed`), and writes it. Gold tables
+are rewritten whole (``overwrite``): a rerun gives the same rows, older versions stay readable.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _build_one(
     sink: LineageSink,
     progress: Progress,
 ) -> RunRecord:
-    from ingestion.lineage_plan import gold_step
+    from ingestion.lineage_plan import check_observed, gold_step
 
     started = now()
     uri = table_uri(settings, "gold", indicator.name)
@@ -106,6 +107,20 @@ def _build_one(
                     layer="gold",
                     table=uri,
                 )
+            # the declaration feeds tag propagation and open-data eligibility: it must be
+            # what the transform really reads (from the analysed plan, no Spark job)
+            check_observed(
+                indicator.lineage,
+                table,
+                silver,
+                dataset=first.source,
+                key=first.primary_key,
+                uri=uri,
+                layer="gold",
+                fix="update Indicator.lineage in ingestion/indicators.py, or the transform, "
+                "so that both say which silver columns feed each gold column",
+                batch_id=record.batch_id,
+            )
             verdict = gate(
                 table,
                 name=indicator.name,

@@ -34,7 +34,8 @@ class Indicator:
     measures: tuple[str, ...] = ()
     # Column lineage, declared because the project knows its transforms (Spark's listener is
     # unreliable here): gold column -> (silver column, OpenLineage TYPE/SUBTYPE) of the first
-    # source. Counts of rows come from the source's key.
+    # source. Counts of rows come from the source's key. Checked at every run against the
+    # lineage of the built DataFrame's analysed plan (ingestion.lineage_plan.check_observed).
     lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 

@@ -10,20 +10,28 @@ knows exactly what it does, so each step describes itself:
   pseudonymised ones with ``masking``; a country adds its label and status; the row hash reads
   every business column;
 - silver -> gold: the declared lineage of each indicator (:data:`ingestion.gold.INDICATORS`).
+
+Declared is not trusted blindly: :func:`check_observed` compares a declaration with the lineage
+of the DataFrame a step writes, read from Spark's analysed plan (:mod:`lake.plan_lineage`), and
+fails the step when they disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingestion.bronze import PROVENANCE
+from ingestion.errors import LineageMismatchError
 from ingestion.indicators import Indicator
 from ingestion.runlog import RunRecord
 from lake.contracts import Contract
 from lake.lineage import ColumnSource, DatasetIO
 from lake.settings import Settings
 from lake.storage import table_uri
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 _SPARK_TYPES = {
     "string": "string",
@@ -185,3 +193,86 @@ def gold_step(
         count_columns=indicator.measures if indicator.personal else (),
     )
     return inputs, [gold]
+
+
+def check_observed(
+    declared: Mapping[str, Sequence[tuple[str, str]]],
+    table: DataFrame,
+    inputs: Mapping[str, DataFrame],
+    *,
+    dataset: str,
+    key: Sequence[str],
+    uri: str,
+    layer: str,
+    fix: str,
+    batch_id: str | None = None,
+) -> None:
+    """Fail when ``declared`` disagrees with the lineage of ``table``'s analysed plan.
+
+    What "agree" means is :func:`lake.plan_lineage.disagreements`'s: per output column, the same
+    direct input columns with the same subtype (a count of rows declared on the input's key),
+    and every declared indirect edge present in the plan. No Spark job runs.
+
+    Raises:
+        LineageMismatchError: naming the table, each column that disagrees, its declared and
+            its observed inputs, and ``fix``.
+    """
+    from lake.plan_lineage import describe, disagreements, observed_lineage
+
+    found = disagreements(declared, observed_lineage(table, inputs), dataset=dataset, key=key)
+    if not found:
+        return
+    raise LineageMismatchError(
+        f"{layer.capitalize()} table {uri}: its declared column lineage disagrees with Spark's "
+        f"analysed plan (input {dataset}) on {len(found)} column(s): "
+        + "; ".join(describe(d) for d in found)
+        + ".",
+        columns=[d.column for d in found],
+        declared={d.column: d.declared for d in found},
+        observed={d.column: d.observed for d in found},
+        fix=fix,
+        source=dataset,
+        layer=layer,
+        table=uri,
+        batch_id=batch_id,
+    )
+
+
+def silver_declared(
+    settings: Settings, contract: Contract, record: RunRecord, bronze_columns: Sequence[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """The bronze -> silver column lineage :func:`silver_step` declares, as ``(bronze column,
+    TYPE/SUBTYPE)`` per silver column, for a batch whose bronze rows have ``bronze_columns``.
+
+    A contract column the batch's bronze does not have is null in silver: its declared edge is
+    dropped (its silver column then has no input, as the plan shows).
+    """
+    present = set(bronze_columns)
+    _, outputs = silver_step(settings, contract, record)
+    return {
+        column: [(s.column, s.kind) for s in sources if s.column in present]
+        for column, sources in outputs[0].lineage.items()
+    }
+
+
+def check_silver(
+    settings: Settings, contract: Contract, record: RunRecord, bronze: DataFrame, rows: DataFrame
+) -> None:
+    """Fail the batch when :func:`silver_step`'s lineage is not what ``rows`` (the batch's typed
+    rows, as merged into silver) read from ``bronze`` (its bronze rows), per the analysed plan.
+
+    Raises:
+        LineageMismatchError: see :func:`check_observed`.
+    """
+    check_observed(
+        silver_declared(settings, contract, record, bronze.columns),
+        rows,
+        {"bronze": bronze},
+        dataset="bronze",
+        key=contract.primary_key,
+        uri=table_uri(settings, "silver", contract.source),
+        layer="silver",
+        fix="update silver_step in ingestion/lineage_plan.py, or the typing "
+        "(ingestion/conform.py), so that both say which bronze columns feed each silver column",
+        batch_id=record.batch_id,
+    )

@@ -29,7 +29,8 @@ from lake import meta_tables
 from lake.meta_tables import MetaTable
 from lake.settings import Settings
 
-Status = Literal["succeeded", "skipped", "failed"]
+# "evolved" / "migrated": silver's schema changed (ingestion.schema_change), not a batch's rows
+Status = Literal["succeeded", "skipped", "failed", "evolved", "migrated"]
 RUN_TABLE = "runs"
 
 

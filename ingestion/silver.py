@@ -7,9 +7,17 @@ last line), and MERGE into ``silver/<source>``: a key seen before is updated onl
 changed and the delivery is not older; history stays in Delta versions.
 
 Reconciliation: bronze rows of the batch = rows merged + rows quarantined at typing + duplicates
-resolved. The batch's rows are counted by the quality review's single pass over the persisted
-batch; the quarantine count is read back from its table and the merged rows come from the
-MERGE's own metrics, so a write that lost rows shows up as a mismatch.
+resolved, and every term is measured on its own, none derived from the others: the batch's rows
+are counted by the quality review's single pass over the persisted batch; the quarantine count is
+read back from its table; the duplicates are the rows the deduplication step flags and drops,
+counted from the data; the merged rows are the MERGE's own ``numSourceRows``. The MERGE is then
+checked against the table itself: rows after - rows before (counted at both versions, from the
+log's statistics) = rows inserted, and inserted + updated <= merged. A row lost in deduplication,
+in the MERGE's source or in its commit shows up as a :class:`ReconciliationError` naming the batch.
+
+Before anything is written, the batch's columns are compared with silver's schema
+(:mod:`ingestion.schema_change`): additive contract changes evolve the table, the others are
+refused until ``lake migrate``.
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ from typing import TYPE_CHECKING
 
 from ingestion.bronze import QUARANTINE_SCHEMA, count_quarantined
 from ingestion.conform import conform
-from ingestion.runlog import RunRecord, check, now
+from ingestion.runlog import RunRecord, append, check, now
+from ingestion.schema_change import govern, stored_columns
 from lake import delta_io
 from lake.contracts import Contract
 from lake.gates import FAILURE_COUNT, FAILURES, GATE_COLUMN_PREFIX, BatchGate
@@ -116,6 +125,11 @@ def process_batch(
     typed = conform(
         bronze, contract, country_lookup(spark, bronze, contract), pseudonymisation_key(settings)
     )
+    # a refused contract change stops here, before any write; an additive one evolves silver
+    evolution = govern(spark, settings, contract, stored_columns(typed), run_id=run_id, batch=batch)
+    if evolution is not None:
+        append(settings, [evolution])
+        progress(f"  batch {batch}: {evolution.message}")
     verdict = gate(typed, contract, batch_id=batch, run_id=run_id)
     marked = verdict.marked
     assert marked is not None, "a batch gate returns the marked batch"
@@ -129,10 +143,10 @@ def process_batch(
         else marked.filter(F.size(FAILURES) > 0).count()
     )
     merged = None
+    duplicates = 0
     try:
         if verdict.blocked:
             _quarantine(settings, contract, batch, _blocked(marked, contract, verdict.reasons))
-            valid_rows = 0
         else:
             if rejected:
                 _quarantine(settings, contract, batch, marked.filter(F.size(FAILURES) > 0))
@@ -140,8 +154,11 @@ def process_batch(
             valid = valid.drop(
                 FAILURE_COUNT, *[c for c in valid.columns if c.startswith(GATE_COLUMN_PREFIX)]
             )
-            valid_rows = record.rows_in - rejected
-            merged = _dedupe_and_merge(valid, settings, contract, batch, run_id)
+            # the declared bronze -> silver lineage must be what the plan reads (no Spark job)
+            from ingestion.lineage_plan import check_silver
+
+            check_silver(settings, contract, record, bronze, valid)
+            merged, duplicates = _dedupe_and_merge(valid, settings, contract, batch, run_id)
     finally:
         marked.unpersist()
     verdict.record(merged.version if merged else None)
@@ -150,17 +167,13 @@ def process_batch(
     # read back from the quarantine table: what was committed, not what was meant to be
     quarantined = count_quarantined(spark, settings, contract, batch, "silver")
     record.rows_out = merged.source_rows if merged else 0
-    record.duplicates_resolved = valid_rows - record.rows_out
+    record.duplicates_resolved = duplicates
     record.quarantined = quarantined
     if merged:
         record.inserted, record.updated = merged.inserted, merged.updated
         record.table_version = merged.version
-    check(
-        record.rows_in == record.rows_out + quarantined + record.duplicates_resolved,
-        record,
-        f"bronze rows {record.rows_in} != silver rows {record.rows_out} + quarantined "
-        f"{quarantined} + duplicates {record.duplicates_resolved}",
-    )
+    for holds, equation in reconciliation(record, merged):
+        check(holds, record, equation)
     record.message = (
         "lot retenu par la revue de qualité : " + " ; ".join(verdict.reasons)
         if verdict.blocked
@@ -176,34 +189,73 @@ def process_batch(
     return record
 
 
+def reconciliation(
+    record: RunRecord, merged: delta_io.MergeResult | None
+) -> list[tuple[bool, str]]:
+    """The silver equations of a batch, each term measured on its own: ``(holds, equation)``."""
+    quarantined, duplicates = record.quarantined, record.duplicates_resolved
+    equations = [
+        (
+            record.rows_in == record.rows_out + quarantined + duplicates,
+            f"bronze rows {record.rows_in} != rows merged {record.rows_out} (MERGE source) + "
+            f"quarantined {quarantined} + duplicates {duplicates} (dropped by deduplication)",
+        )
+    ]
+    if merged is not None and merged.rows_before is not None and merged.rows_after is not None:
+        equations.append(
+            (
+                merged.rows_after - merged.rows_before == merged.inserted - merged.deleted,
+                f"silver rows after {merged.rows_after} - before {merged.rows_before} != "
+                f"inserted {merged.inserted} - deleted {merged.deleted} (MERGE metrics)",
+            )
+        )
+    if merged is not None:
+        equations.append(
+            (
+                merged.unchanged >= 0,
+                f"inserted {merged.inserted} + updated {merged.updated} > rows merged "
+                f"{merged.source_rows}",
+            )
+        )
+    return equations
+
+
 def _dedupe_and_merge(
     valid: DataFrame, settings: Settings, contract: Contract, batch: str, run_id: str
-) -> delta_io.MergeResult:
-    """Drop exact copies, keep the latest version of each key, MERGE into silver."""
+) -> tuple[delta_io.MergeResult, int]:
+    """Drop exact copies, keep the latest version of each key, MERGE into silver.
+
+    Returns:
+        The MERGE's result and the duplicates dropped, counted from the rows the step flags
+        (one aggregate over the batch), not inferred from the other counts.
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     key = list(contract.primary_key)
     # An exact duplicate is the later copy of a row: keep the first occurrence...
     first = Window.partitionBy(*key, "_row_hash").orderBy("_delivered_at", "_line")
-    distinct = (
-        valid.withColumn("__copy", F.row_number().over(first)).filter("__copy = 1").drop("__copy")
+    copies = valid.withColumn("__copy", F.row_number().over(first))
+    # ...then, for a key delivered with different values, the latest version wins (ranked among
+    # first occurrences only: the copies' partition is apart).
+    latest = Window.partitionBy(*key, F.col("__copy") == 1).orderBy(
+        F.col("_delivered_at").desc(), F.col("_line").desc()
     )
-    # ...then, for a key delivered with different values, the latest version wins.
-    latest = Window.partitionBy(*key).orderBy(F.col("_delivered_at").desc(), F.col("_line").desc())
-    deduped = (
-        distinct.withColumn("__rank", F.row_number().over(latest))
-        .filter("__rank = 1")
-        .drop("__rank")
+    flagged = copies.withColumn(
+        "__dropped", (F.col("__copy") > 1) | (F.row_number().over(latest) > 1)
     )
-    return delta_io.merge_table(
+    duplicates = int(flagged.filter("__dropped").count())
+    deduped = flagged.filter("NOT __dropped").drop("__copy", "__dropped")
+    merged = delta_io.merge_table(
         deduped,
         table_uri(settings, "silver", contract.source),
         keys=key,
         update_condition="t._row_hash <> s._row_hash AND s._delivered_at >= t._delivered_at",
         commit_info={"run_id": run_id, "batch_id": batch},
         check_duplicates=False,  # one row per key: the window above guarantees it
+        count_rows=True,
     )
+    return merged, duplicates
 
 
 def _blocked(marked: DataFrame, contract: Contract, reasons: list[str]) -> DataFrame:

@@ -32,13 +32,26 @@ NotMatchedAction = Literal["insert", "ignore"]
 
 @dataclass(frozen=True)
 class MergeResult:
-    """What a MERGE changed, from the commit's own metrics."""
+    """What a MERGE changed, from the commit's own metrics.
+
+    ``rows_before`` and ``rows_after`` are the table's row counts at the versions before and
+    after the MERGE, counted from the table itself (Delta answers a plain count from the log's
+    file statistics), when the merge was asked to count them (``count_rows=True``); else None.
+    """
 
     version: int
     inserted: int
     updated: int
     source_rows: int
     deleted: int = 0
+    rows_before: int | None = None
+    rows_after: int | None = None
+
+    @property
+    def unchanged(self) -> int:
+        """Source rows neither inserted nor updated: matched rows whose values did not change
+        (the MERGE's metrics have no counter of their own for them)."""
+        return self.source_rows - self.inserted - self.updated
 
 
 def table_exists(spark: SparkSession, uri: str) -> bool:
@@ -109,6 +122,7 @@ def write_table(
     mode: WriteMode = "error",
     partition_by: Sequence[str] = (),
     merge_schema: bool = False,
+    overwrite_schema: bool = False,
     commit_info: Mapping[str, Any] | None = None,
     idempotent: tuple[str, int] | None = None,
 ) -> int:
@@ -121,6 +135,8 @@ def write_table(
             ``"overwrite"`` replaces the rows (older versions stay readable by time travel).
         partition_by: Partition columns for a new table.
         merge_schema: Allow new columns (append/overwrite); otherwise a schema change is refused.
+        overwrite_schema: With ``mode="overwrite"``: the table takes ``df``'s schema (columns
+            removed or retyped: a migration); older versions keep the old schema.
         commit_info: JSON-serialisable metadata stored with the commit (run id, source file...).
         idempotent: ``(app_id, version)``: Delta skips the write if a commit with this app id
             and a version >= this one already exists (``txnAppId``/``txnVersion``), so a job
@@ -144,6 +160,14 @@ def write_table(
         writer = writer.partitionBy(*partition_by)
     if merge_schema:
         writer = writer.option("mergeSchema", "true")
+    if overwrite_schema:
+        if mode != "overwrite":
+            raise TableError(
+                "overwrite_schema=True replaces the table's schema and needs mode='overwrite'.",
+                table=uri,
+                fix="pass mode='overwrite', or merge_schema=True to only add columns",
+            )
+        writer = writer.option("overwriteSchema", "true")
     if commit_info:
         writer = writer.option("userMetadata", json.dumps(dict(commit_info), default=str))
     if idempotent is not None:
@@ -166,6 +190,7 @@ def merge_table(
     update_condition: str | None = None,
     update_set: Mapping[str, str | Column] | None = None,
     check_duplicates: bool = True,
+    count_rows: bool = False,
 ) -> MergeResult:
     """Upsert ``source`` into the table on ``keys`` (idempotent: rerunning changes nothing new).
 
@@ -192,6 +217,8 @@ def merge_table(
             (SQL over ``t``/``s`` or a Column), instead of every source column.
         check_duplicates: Look for duplicate keys in the source first (one Spark job); pass
             False only when the source is unique by construction.
+        count_rows: Count the table's rows before and after the MERGE (``rows_before``,
+            ``rows_after``), for a reconciliation that does not trust the metrics alone.
 
     Raises:
         TableError: Empty or unknown keys, an unknown action, duplicate keys in the source, or
@@ -242,7 +269,12 @@ def merge_table(
         source_rows = source.count()
         version = write_table(source, uri, mode="error", commit_info=commit_info)
         return MergeResult(
-            version=version, inserted=source_rows, updated=0, source_rows=source_rows
+            version=version,
+            inserted=source_rows,
+            updated=0,
+            source_rows=source_rows,
+            rows_before=0 if count_rows else None,
+            rows_after=_count_at(spark, uri, version) if count_rows else None,
         )
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     # Only rows whose values changed are rewritten, so a rerun of the same delivery commits
@@ -254,6 +286,7 @@ def merge_table(
     with _translated(spark, uri, "merge into"):
         target = DeltaTable.forPath(spark, uri)
         before = int(target.history(1).select("version").collect()[0][0])
+        rows_before = _count_at(spark, uri, before) if count_rows else None
         merge = target.alias("t").merge(source.alias("s"), condition)
         if when_matched == "update" and update_set is not None:
             assignments = {f"`{c}`": value for c, value in update_set.items()}
@@ -270,16 +303,77 @@ def merge_table(
         # Delta commits nothing when a merge without an insert clause matches no row; the
         # latest commit's metrics would be an older operation's
         return MergeResult(
-            version=before, inserted=0, updated=0, source_rows=source.count(), deleted=0
+            version=before,
+            inserted=0,
+            updated=0,
+            source_rows=source.count(),
+            deleted=0,
+            rows_before=rows_before,
+            rows_after=rows_before,
         )
     metrics = last["operationMetrics"]
+    version = int(last["version"])
     return MergeResult(
-        version=int(last["version"]),
+        version=version,
         inserted=int(metrics.get("numTargetRowsInserted", 0)),
         updated=int(metrics.get("numTargetRowsUpdated", 0)),
         source_rows=int(metrics["numSourceRows"]),
         deleted=int(metrics.get("numTargetRowsDeleted", 0)),
+        rows_before=rows_before,
+        rows_after=_count_at(spark, uri, version) if count_rows else None,
     )
+
+
+def _count_at(spark: SparkSession, uri: str, version: int) -> int:
+    """The table's rows at ``version`` (a metadata-only query when the log has statistics)."""
+    with _translated(spark, uri, "count the rows of"):
+        return int(read_table(spark, uri, version=version).count())
+
+
+def table_columns(spark: SparkSession, uri: str) -> list[tuple[str, str]]:
+    """The table's top-level columns and their Spark types (``simpleString``), in order."""
+    return [(f.name, f.dataType.simpleString()) for f in read_table(spark, uri).schema.fields]
+
+
+def add_columns(
+    spark: SparkSession,
+    uri: str,
+    columns: Sequence[tuple[str, str]],
+    *,
+    widen: Sequence[tuple[str, str]] = (),
+) -> int:
+    """Evolve the table's schema explicitly: add nullable columns, widen types; the new version.
+
+    Added columns read null in every existing row (``ALTER TABLE ... ADD COLUMNS``: no data file
+    is rewritten). Widened columns (``int`` -> ``bigint``...) are cast in a rewrite of the table
+    (``overwriteSchema``; older versions keep the old types): Delta's own type widening
+    (``delta.enableTypeWidening``) would add a reader feature delta-rs cannot read yet
+    (deltalake 1.6), and the lake's other readers must keep reading the table. Nothing else is
+    changed: what is not additive needs a migration (:func:`write_table`, ``overwrite_schema``).
+
+    Raises:
+        TableError: No table at ``uri``, or Delta refused the change.
+        LeaseError: A job run is active and does not (or no longer) hold the table's lease.
+    """
+    from pyspark.sql import functions as F
+
+    _require_table(spark, uri)
+    check_write(uri)
+    if columns:
+        added = ", ".join(f"`{name}` {kind}" for name, kind in columns)
+        with _translated(spark, uri, "change the schema of"):
+            spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({added})")
+    if widen:
+        wider = dict(widen)
+        current = read_table(spark, uri)
+        cast = current.select(
+            *[
+                F.col(f"`{c}`").cast(wider[c]).alias(c) if c in wider else F.col(f"`{c}`")
+                for c in current.columns
+            ]
+        )
+        return write_table(cast, uri, mode="overwrite", overwrite_schema=True)
+    return table_version(spark, uri)
 
 
 def _refuse_unknown(what: str, option: str, value: str, valid: Sequence[str], uri: str) -> None:

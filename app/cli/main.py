@@ -27,6 +27,7 @@ from app.cli import (
     jobs,
     lifecycle,
     locks,
+    migrate,
     quality,
     reports,
     server,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (
         server,
         jobs,
+        migrate,
         quality,
         governance,
         reports,

@@ -29,6 +29,7 @@ COMMANDS = [
     "inspect",
     "run",
     "runs",
+    "migrate",
     "generate",
     "cluster",
     "quality",
