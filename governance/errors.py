@@ -72,6 +72,25 @@ class ExportRefused(GovernanceError):
         super().__init__(message, fix=fix, table=table)
 
 
+class CatalogueRecordInvalid(GovernanceError):
+    """An open-data catalogue record does not validate against the DCAT-AP SHACL shapes.
+
+    Attributes:
+        violations: One plain line per SHACL violation (node, property, what is wrong).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        violations: list[str],
+        fix: str | None = None,
+        table: str | None = None,
+    ) -> None:
+        self.violations = violations
+        super().__init__(message, fix=fix, table=table)
+
+
 class ContractEditError(GovernanceError):
     """A contract edit was refused or could not be made safely.
 

@@ -35,6 +35,7 @@ from lake.errors import ConfigError
 from lake.settings_coercion import ENV_PREFIX, rooted, typed_values
 from lake.settings_sections import (
     SECTIONS,
+    ExportSettings,
     IngestionSettings,
     LifecycleSettings,
     LineageSettings,
@@ -52,6 +53,7 @@ from lake.settings_sections import (
 __all__ = [
     "CONFIG_FILE_NAME",
     "ENV_PREFIX",
+    "ExportSettings",
     "IngestionSettings",
     "LifecycleSettings",
     "LineageSettings",

@@ -1,7 +1,7 @@
 """The sections of the lake's settings, as typed and frozen dataclasses.
 
 One dataclass per ``[section]`` of ``lake.toml`` (storage, minio, spark, lineage, lifecycle,
-reports, security, ingestion, locks), with the defaults written in its fields, and
+reports, security, ingestion, locks, export), with the defaults written in its fields, and
 :class:`Settings`, which holds one of each plus the project root. :data:`SECTIONS` maps each
 section's name to its dataclass for the loader (:func:`lake.settings.load_settings`), which
 documents where values come from and in which order they win.
@@ -39,9 +39,9 @@ class StorageSettings:
     # "" = the root (admin) credentials above; a role of policy/minio-roles.yaml ("ingestion",
     # "transformation", "reader-level-N") reads var/secrets/minio-<role>.json (`lake access apply`).
     role: str = ""
-    # With no role set and the root credentials of `lake up` in use, a job of one layer runs under
-    # that layer's role once `lake access apply` created it (bronze: ingestion; silver, gold:
-    # transformation). false: jobs keep the credentials they were given.
+    # With no role set and the root credentials of `lake up` in use, a job runs under its role once
+    # `lake access apply` created it (bronze: ingestion; silver, gold: transformation; the whole
+    # chain: pipeline). false: jobs keep the credentials they were given.
     job_roles: bool = True
     access_key: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
@@ -136,6 +136,18 @@ class LifecycleSettings:
 
 
 @dataclass(frozen=True)
+class ExportSettings:
+    """Where open data is published, and whom its readers write to (the DCAT-AP record)."""
+
+    # Absolute URL of the folder where `lake export opendata` files are put online: the record's
+    # access and download URLs are <base_url>/<name>.csv (DCAT-AP wants absolute IRIs).
+    base_url: str = "https://opendata.diplomatie.example/lake"
+    # The record's contact point (vcard:Kind): a functional mailbox, not a person's.
+    contact_email: str = "opendata@diplomatie.example"
+    contact_name: str = "Ministère de l'Europe et des Affaires étrangères, données ouvertes"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a job needs to know, loaded once by :func:`lake.settings.load_settings`."""
 
@@ -150,6 +162,7 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     ingestion: IngestionSettings = field(default_factory=IngestionSettings)
     locks: LocksSettings = field(default_factory=LocksSettings)
+    export: ExportSettings = field(default_factory=ExportSettings)
 
     @property
     def var_dir(self) -> Path:
@@ -187,4 +200,5 @@ SECTIONS: dict[str, type] = {
     "security": SecuritySettings,
     "ingestion": IngestionSettings,
     "locks": LocksSettings,
+    "export": ExportSettings,
 }

@@ -178,8 +178,10 @@ def _table_frame(settings: Settings, table: str) -> tuple[Any, Any]:
 
 def cmd_export_opendata(settings: Settings, args: argparse.Namespace) -> int:
     from app.cli.quality import table_schema
+    from governance.sensitivity.dcat import themes_for_domain
     from governance.sensitivity.export import export_opendata
     from governance.sensitivity.tags import derived_tags, load_graph
+    from lake.contracts import load_contracts
     from lake.delta_reader import open_table
     from lake.storage import table_uri
 
@@ -193,6 +195,11 @@ def cmd_export_opendata(settings: Settings, args: argparse.Namespace) -> int:
     derived = derived_tags(settings, load_graph(settings))
     by_column = {c.column: d for c, d in derived.items() if c.dataset == ref}
     meta = open_table(settings, table_uri(settings, "gold", name)).metadata()
+    # The themes of the domain of the gold table's sources (as the catalogue finds its domain).
+    contracts = load_contracts(settings.root)
+    sources = [s.strip() for s in meta.configuration.get("lake.sources", "").split(",")]
+    domains = [contracts[s].domain for s in sources if s in contracts]
+    domain = domains[0] if domains else meta.configuration.get("lake.domain", "")
     files = export_opendata(
         ref,
         frame,
@@ -201,9 +208,16 @@ def cmd_export_opendata(settings: Settings, args: argparse.Namespace) -> int:
         table_schema=table_schema(settings, args.table),
         title=meta.name or name,
         description=meta.description or name,
+        base_url=settings.export.base_url,
+        contact_email=settings.export.contact_email,
+        contact_name=settings.export.contact_name,
+        themes=themes_for_domain(domain),
         mode="overwrite" if args.overwrite else "error",
     )
     print(f"{files.rows} rows -> {files.csv}\nTable Schema: {files.schema}\nDCAT-AP: {files.dcat}")
+    print(f"DCAT-AP 3.0.1: valid, {len(files.warnings)} recommendation(s) not met")
+    for warning in files.warnings:
+        print(f"  - {warning}")
     return 0
 
 

@@ -6,8 +6,11 @@ Open data (:func:`export_opendata`) is stricter than any audience plan: every co
 level 4, not personal and not excluded, or nothing is written and
 :class:`~governance.errors.ExportRefused` names each offending column with its lineage. The export
 writes ``<name>.csv`` (UTF-8, comma, CRLF, RFC 4180 quoting, formulas neutralised),
-``<name>.schema.json`` (the caller's Table Schema) and ``<name>.dcat.jsonld`` (DCAT-AP), each
-through a temporary file renamed into place.
+``<name>.schema.json`` (the caller's Table Schema) and ``<name>.dcat.jsonld`` (DCAT-AP 3.0.1,
+built by :mod:`governance.sensitivity.dcat`, validated by
+:mod:`~governance.sensitivity.dcat_shapes`), each through a temporary file renamed
+into place. A catalogue record that does not validate against the DCAT-AP shapes is refused
+(:class:`~governance.errors.CatalogueRecordInvalid`) and nothing is published.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from governance.sensitivity.audience import (
     apply_plan,
     visible_columns,
 )
+from governance.sensitivity.dcat import ETALAB_2, catalogue_record
+from governance.sensitivity.dcat_shapes import require_valid
 from governance.sensitivity.propagation import DerivedTag, explain_fr
 from governance.sensitivity.safe_csv import neutralise_cell, write_csv, write_view_csv
 
@@ -50,25 +55,22 @@ __all__ = [
 ]
 
 
-ETALAB_2 = "Licence Ouverte / Open Licence version 2.0"
-ETALAB_2_URI = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_CONTEXT = {
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "dct": "http://purl.org/dc/terms/",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-}
 
 
 @dataclass(frozen=True)
 class ExportFiles:
-    """The three files of an open-data export."""
+    """The three files of an open-data export, and the record's DCAT-AP warnings.
+
+    ``warnings`` are the recommended DCAT-AP properties the record lacks (one plain line each);
+    they do not refuse an export, violations do.
+    """
 
     csv: Path
     schema: Path
     dcat: Path
     rows: int
+    warnings: tuple[str, ...] = ()
 
 
 def export_opendata(
@@ -80,6 +82,10 @@ def export_opendata(
     table_schema: dict[str, Any],
     title: str,
     description: str,
+    base_url: str,
+    contact_email: str,
+    contact_name: str = "Ministère de l'Europe et des Affaires étrangères, données ouvertes",
+    themes: Sequence[str] = ("GOVE",),
     publisher: str = "Ministère de l'Europe et des Affaires étrangères",
     keywords: Sequence[str] = (),
     license: str = ETALAB_2,
@@ -98,19 +104,27 @@ def export_opendata(
         table_schema: Frictionless Table Schema of the CSV, written as is.
         title: ``dct:title`` (French).
         description: ``dct:description`` (French).
+        base_url: Absolute URL of the folder where the files are published (``[export]
+            base_url``); the record's access and download URLs are under it.
+        contact_email: E-mail of the record's contact point (``[export] contact_email``).
+        contact_name: Name of the record's contact point.
+        themes: EU data-theme codes of the dataset
+            (:func:`~governance.sensitivity.dcat.themes_for_domain`).
         publisher: ``foaf:name`` of the publisher.
         keywords: ``dcat:keyword`` values.
-        license: License name or URI; the Etalab 2.0 name maps to its URI.
+        license: License name or URI; the Etalab 2.0 name maps to its SPDX IRI.
         issued: ``dct:issued``; today (UTC) if None.
         modified: ``dct:modified``; now (UTC) if None.
         mode: ``error`` refuses to replace existing files, ``overwrite`` replaces them.
 
     Returns:
-        The paths written and the number of rows.
+        The paths written, the number of rows and the record's DCAT-AP warnings.
 
     Raises:
         ExportRefused: A column is not level 4, is personal, is excluded or has no tag; nothing
             is written.
+        CatalogueRecordInvalid: The DCAT-AP record does not validate against the official
+            shapes and the lake's rules (each violation named); nothing is written.
         GovernanceError: Bad name, mode or schema, or the files exist with ``mode="error"``.
     """
     if mode not in ("error", "overwrite"):
@@ -146,18 +160,23 @@ def export_opendata(
     try:
         staged[paths["csv"]] = _stage(out_dir, lambda f: write_csv(f, columns, frame))
         staged[paths["schema.json"]] = _stage(out_dir, lambda f: _write_json(f, table_schema))
-        dcat = _dcat(
-            table,
-            paths,
+        dcat = catalogue_record(
+            name,
+            identifier=table.name,
+            base_url=base_url,
             title=title,
             description=description,
             publisher=publisher,
+            contact_name=contact_name,
+            contact_email=contact_email,
+            themes=themes,
             keywords=keywords,
             license=license,
             issued=issued or stamp.date(),
             modified=stamp,
             byte_size=staged[paths["csv"]].stat().st_size,
         )
+        check = require_valid(dcat, table=table.name)
         staged[paths["dcat.jsonld"]] = _stage(out_dir, lambda f: _write_json(f, dcat))
     except BaseException:
         for tmp in staged.values():
@@ -166,7 +185,9 @@ def export_opendata(
     # Every file is complete before the first rename, so a failure above leaves no export.
     for final, tmp in staged.items():
         os.replace(tmp, final)
-    return ExportFiles(paths["csv"], paths["schema.json"], paths["dcat.jsonld"], len(frame))
+    return ExportFiles(
+        paths["csv"], paths["schema.json"], paths["dcat.jsonld"], len(frame), check.warnings
+    )
 
 
 def _refuse_unless_open(
@@ -204,54 +225,3 @@ def _stage(out_dir: Path, write: Callable[[TextIO], None]) -> Path:
         Path(name).unlink(missing_ok=True)
         raise
     return Path(name)
-
-
-def _dcat(
-    table: DatasetRef,
-    paths: Mapping[str, Path],
-    *,
-    title: str,
-    description: str,
-    publisher: str,
-    keywords: Sequence[str],
-    license: str,
-    issued: date,
-    modified: datetime,
-    byte_size: int,
-) -> dict[str, Any]:
-    def fr(text: str) -> dict[str, str]:
-        return {"@value": text, "@language": "fr"}
-
-    licence: dict[str, Any] = {"@type": "dct:LicenseDocument", "dct:title": license}
-    if license == ETALAB_2:
-        licence["@id"] = ETALAB_2_URI
-    elif "://" in license:
-        licence["@id"] = license
-    issued_type = "xsd:dateTime" if isinstance(issued, datetime) else "xsd:date"
-    csv_name = paths["csv"].name
-    return {
-        "@context": _CONTEXT,
-        "@type": "dcat:Dataset",
-        "dct:identifier": table.name,
-        "dct:title": fr(title),
-        "dct:description": fr(description),
-        "dct:publisher": {"@type": "foaf:Organization", "foaf:name": publisher},
-        "dct:issued": {"@value": issued.isoformat(), "@type": issued_type},
-        "dct:modified": {"@value": modified.isoformat(), "@type": "xsd:dateTime"},
-        "dct:language": {"@id": "http://publications.europa.eu/resource/authority/language/FRA"},
-        "dcat:keyword": [fr(k) for k in keywords],
-        "dct:license": licence,
-        "dcat:distribution": [
-            {
-                "@type": "dcat:Distribution",
-                "dct:title": fr(f"{title} (CSV)"),
-                "dcat:accessURL": {"@id": csv_name},
-                "dcat:downloadURL": {"@id": csv_name},
-                "dct:format": "text/csv",
-                "dcat:mediaType": "text/csv",
-                "dcat:byteSize": {"@value": str(byte_size), "@type": "xsd:nonNegativeInteger"},
-                "dct:conformsTo": {"@id": paths["schema.json"].name},
-                "dct:license": licence,
-            }
-        ],
-    }

@@ -35,6 +35,8 @@ BIRTH = ColumnRef(REGISTER, "birth_date")
 ISO3 = ColumnRef(COUNTRIES, "iso3")
 KEY = b"k" * 32
 MODIFIED = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+BASE_URL = "https://opendata.diplomatie.example/lake"
+CONTACT = "opendata@diplomatie.example"
 
 
 def gold_tags(secret: dict[DatasetRef, int]) -> dict[str, DerivedTag]:
@@ -82,6 +84,9 @@ def export(
         title="Français inscrits au registre par pays",
         description="Nombre de Français inscrits, secret statistique appliqué.",
         keywords=["registre", "Français de l'étranger"],
+        base_url=BASE_URL,
+        contact_email=CONTACT,
+        themes=("GOVE", "INTR"),
         issued=date(2026, 3, 1),
         modified=MODIFIED,
         mode=mode,
@@ -204,41 +209,49 @@ def test_an_aggregate_under_the_secret_is_exported(tmp_path: Path) -> None:
     assert json.loads(files.schema.read_text(encoding="utf-8")) == schema_for(gold_frame())
 
 
-def test_the_dcat_record_is_json_ld_with_the_required_keys(tmp_path: Path) -> None:
+def test_the_dcat_record_uses_eu_vocabularies_and_absolute_urls(tmp_path: Path) -> None:
     files = export(gold_frame(), gold_tags({GOLD: 11}), tmp_path)
     record = json.loads(files.dcat.read_text(encoding="utf-8"))
+    eu = "http://publications.europa.eu/resource/authority/"
 
-    assert record["@context"] == {
-        "dcat": "http://www.w3.org/ns/dcat#",
-        "dct": "http://purl.org/dc/terms/",
-        "foaf": "http://xmlns.com/foaf/0.1/",
-        "xsd": "http://www.w3.org/2001/XMLSchema#",
-    }
     assert record["@type"] == "dcat:Dataset"
+    assert record["@id"] == f"{BASE_URL}/inscrits_par_pays.dcat.jsonld#dataset"
+    assert record["dct:identifier"] == "gold/inscrits_par_pays"
     assert record["dct:title"] == {
         "@value": "Français inscrits au registre par pays",
         "@language": "fr",
     }
     assert record["dct:description"]["@value"].startswith("Nombre de Français inscrits")
-    assert record["dct:publisher"] == {
-        "@type": "foaf:Organization",
-        "foaf:name": "Ministère de l'Europe et des Affaires étrangères",
-    }
+    assert (
+        record["dct:publisher"]["foaf:name"] == "Ministère de l'Europe et des Affaires étrangères"
+    )
+    assert "foaf:Agent" in record["dct:publisher"]["@type"]
+    assert record["dcat:contactPoint"]["vcard:hasEmail"] == {"@id": f"mailto:{CONTACT}"}
+    assert [t["@id"] for t in record["dcat:theme"]] == [
+        f"{eu}data-theme/GOVE",
+        f"{eu}data-theme/INTR",
+    ]
+    assert record["dct:accessRights"]["@id"] == f"{eu}access-right/PUBLIC"
+    assert record["dct:language"]["@id"] == f"{eu}language/FRA"
     assert record["dct:issued"] == {"@value": "2026-03-01", "@type": "xsd:date"}
     assert record["dct:modified"] == {
         "@value": "2026-03-02T10:30:00+00:00",
         "@type": "xsd:dateTime",
     }
     assert [k["@value"] for k in record["dcat:keyword"]] == ["registre", "Français de l'étranger"]
-    assert (
-        record["dct:license"]["@id"] == "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
-    )
-    assert record["dct:license"]["dct:title"] == "Licence Ouverte / Open Licence version 2.0"
     (dist,) = record["dcat:distribution"]
     assert dist["@type"] == "dcat:Distribution"
-    assert dist["dcat:accessURL"] == dist["dcat:downloadURL"] == {"@id": "inscrits_par_pays.csv"}
-    assert dist["dct:format"] == dist["dcat:mediaType"] == "text/csv"
-    assert dist["dct:conformsTo"] == {"@id": "inscrits_par_pays.schema.json"}
+    assert (
+        dist["dcat:accessURL"]
+        == dist["dcat:downloadURL"]
+        == {"@id": f"{BASE_URL}/inscrits_par_pays.csv"}
+    )
+    assert dist["dct:format"]["@id"] == f"{eu}file-type/CSV"
+    assert dist["dcat:mediaType"]["@id"] == "https://www.iana.org/assignments/media-types/text/csv"
+    assert dist["dct:conformsTo"]["@id"] == f"{BASE_URL}/inscrits_par_pays.schema.json"
+    assert dist["dct:conformsTo"]["dct:format"]["@id"] == f"{eu}file-type/JSON"
+    assert dist["dct:license"]["@id"] == "http://spdx.org/licenses/etalab-2.0"
+    assert dist["dct:license"]["dct:title"] == "Licence Ouverte / Open Licence version 2.0"
     assert dist["dcat:byteSize"]["@value"] == str(files.csv.stat().st_size)
 
 
@@ -307,6 +320,8 @@ def test_a_schema_that_does_not_match_the_frame_is_refused(tmp_path: Path) -> No
             table_schema={"fields": [{"name": "pays_iso3"}]},
             title="t",
             description="d",
+            base_url=BASE_URL,
+            contact_email=CONTACT,
         )
 
     assert (
