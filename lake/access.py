@@ -7,7 +7,8 @@ callers import from ``lake.access``.
 A command or job uses a role with ``storage.role`` (``LAKE__STORAGE__ROLE=ingestion``): the
 settings then read that role's file instead of the root credentials (:mod:`lake.settings`). This
 module picks the credentials a command or job runs with: :func:`role_settings` for a named role,
-:func:`job_settings` for the role of the layers a job writes.
+:func:`job_settings` for the role of the layers a job writes (:data:`CHAIN_ROLE` for the whole
+chain).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from lake.errors import AccessError, LakeError
 from lake.settings import Settings
 
 __all__ = [
+    "CHAIN_ROLE",
     "JOB_ROLES",
     "POLICY_PREFIX",
     "ROLES_FILE",
@@ -75,16 +77,20 @@ def role_settings(settings: Settings, role: str, *, directory: Path | None = Non
 
 
 JOB_ROLES = {"bronze": "ingestion", "silver": "transformation", "gold": "transformation"}
+# The role of a job writing layers of several roles (the whole chain in one Spark session).
+CHAIN_ROLE = "pipeline"
 
 
 def job_settings(settings: Settings, layers: Sequence[str]) -> tuple[Settings, str | None]:
     """The settings a job writing ``layers`` runs with, and the role chosen (None: unchanged).
 
     A job of one role (bronze: ingestion; silver and/or gold: transformation) takes that role's
-    credentials when ``lake access apply`` created them and the job would otherwise run on the
-    root credentials ``lake up`` wrote (``storage.credentials_file``). Anything explicit wins:
-    ``storage.role``, credentials given in the environment or the config, ``job_roles = false``.
-    A job of several roles (the whole chain) keeps its credentials: it needs both.
+    credentials, and a job of several (the whole chain, ``lake run``, ``lake submit pipeline``)
+    takes :data:`CHAIN_ROLE`'s, the union of their writes (one Spark session holds one set of
+    S3A credentials; decision 0008), when ``lake access apply`` created them and the job would
+    otherwise run on the root credentials ``lake up`` wrote (``storage.credentials_file``).
+    Anything explicit wins: ``storage.role``, credentials given in the environment or the
+    config, ``job_roles = false``.
     """
     from lake.settings import read_credentials_file
 
@@ -92,9 +98,9 @@ def job_settings(settings: Settings, layers: Sequence[str]) -> tuple[Settings, s
     if storage.role or not storage.job_roles:
         return settings, None
     roles = {JOB_ROLES.get(layer) for layer in layers}
-    if len(roles) != 1 or None in roles:
+    if not roles or None in roles:
         return settings, None
-    role = next(iter(roles))
+    role = next(iter(roles)) if len(roles) == 1 else CHAIN_ROLE
     assert role is not None
     if not credentials_file(secrets_dir(settings), role).is_file():
         return settings, None

@@ -48,6 +48,14 @@ def test_services(compose: dict) -> None:
     runner = compose["services"]["lake"]
     assert "--master spark://spark-master:7077 pipeline" in runner["command"][0]
     assert runner["command"][0].endswith("lake reports")
+    # least privilege (decision 0008): the root keys install the roles, then are dropped before
+    # any job; the chain and the reports run under the role `pipeline`
+    steps = [step.strip() for step in runner["command"][0].split("&&")]
+    assert steps[:3] == [
+        "lake access apply",
+        "unset LAKE__STORAGE__ACCESS_KEY LAKE__STORAGE__SECRET_KEY",
+        "export LAKE__STORAGE__ROLE=pipeline",
+    ]
     assert "reports:/reports" in runner["volumes"]
     assert "reports:/usr/share/nginx/html:ro" in compose["services"]["reports"]["volumes"]
 

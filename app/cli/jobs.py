@@ -122,6 +122,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     settings, role = job_settings(settings, layers)
     if role:
         _say(f"Running under the MinIO role '{role}' (policy/minio-roles.yaml).")
+    else:
+        _say(
+            "Running with the credentials given, not a role of policy/minio-roles.yaml "
+            "(`lake access apply` creates them; docs/decisions/0008-least-privilege.md)."
+        )
     _say(f"Starting Spark ({settings.spark.master})...")
     from app.compose import lineage_sink, quality_gates
 

@@ -26,11 +26,14 @@ def _say(message: str) -> None:
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    from lake.minio_server import up
+    from lake.minio_server import is_running, read_state, up
 
     if args.port is not None:
         settings = settings.with_overrides({"minio": {"port": args.port}})
+    before = read_state(settings)
     state = up(settings)
+    if before is None or not is_running(before) or before.pid != state.pid:
+        _apply_roles(settings, state.endpoint)
     if args.json:
         print_json(asdict(state))
     else:
@@ -40,6 +43,31 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
             f"{settings.storage.credentials_file}"
         )
     return 0
+
+
+def _apply_roles(settings: Settings, endpoint: str) -> None:
+    """Install the roles on the MinIO ``lake up`` just started, as its root user.
+
+    Jobs then run under their role by default (``storage.job_roles``, decision 0008); this and
+    ``lake access apply`` are what the root keys are for.
+    """
+    from lake.access import apply, roles_file
+    from lake.settings import read_credentials_file
+
+    if settings.storage.role or not roles_file(settings).is_file():
+        _say(f"No roles installed ({roles_file(settings)} missing or storage.role set).")
+        return
+    keys = (settings.storage.access_key, settings.storage.secret_key)
+    if not all(keys):
+        keys = read_credentials_file(settings.storage.credentials_file)
+    admin = settings.with_overrides(
+        {"storage": {"endpoint": endpoint, "access_key": keys[0], "secret_key": keys[1]}}
+    )
+    applied = apply(admin)
+    _say(
+        f"Roles installed ({', '.join(a.role for a in applied)}; `lake access apply`): "
+        "jobs run under their role, not as root."
+    )
 
 
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:

@@ -130,6 +130,7 @@ def test_the_roles_file_grants_each_layer_to_its_role_only() -> None:
     assert set(ROLES) == {
         "ingestion",
         "transformation",
+        "pipeline",
         "lifecycle",
         *(f"reader-level-{n}" for n in (1, 2, 3, 4)),
     }
@@ -141,6 +142,10 @@ def test_the_roles_file_grants_each_layer_to_its_role_only() -> None:
     assert {"silver/", "gold/", "quarantine/", "meta/"} <= set(transformation.write)
     assert "bronze/" in transformation.read
     assert not {"landing/", "bronze/"} & set(transformation.write)
+    # the whole-chain job's role is exactly the union of the two job roles, nothing more
+    pipeline = ROLES["pipeline"]
+    assert set(pipeline.read) == set(ingestion.read) | set(transformation.read)
+    assert set(pipeline.write) == set(ingestion.write) | set(transformation.write)
     for n in (1, 2, 3, 4):
         reader = ROLES[f"reader-level-{n}"]
         assert reader.read == tuple(f"views/level-{m}/" for m in range(n, 5))
@@ -232,6 +237,11 @@ MATRIX = [
     ("transformation", "quarantine/adoptions/part-0.parquet", True, True),
     ("transformation", "meta/runs/part-0.parquet", True, True),
     ("transformation", "views/level-1/gold_adoptions_par_pays.csv", True, True),
+    ("pipeline", "landing/adoptions/2026-01-15/adoptions.csv", True, True),
+    ("pipeline", "bronze/adoptions/part-0.parquet", True, True),
+    ("pipeline", "gold/adoptions_par_pays/part-0.parquet", True, True),
+    ("pipeline", "views/level-1/gold_adoptions_par_pays.csv", True, True),
+    ("pipeline", "archive/silver/adoptions/part-0.parquet", False, False),
     ("lifecycle", "landing/adoptions/2026-01-15/adoptions.csv", True, True),
     ("lifecycle", "silver/adoptions/part-0.parquet", True, True),
     ("lifecycle", "archive/silver/adoptions/part-0.parquet", True, True),
@@ -442,7 +452,7 @@ def test_a_layer_job_takes_its_role_only_when_nothing_explicit_says_otherwise(
     root.parent.mkdir(parents=True)
     root.write_text(json.dumps({"access_key": "root-admin", "secret_key": "r" * 40}))
     secrets = tmp_path / "var" / "secrets"
-    for role in ("ingestion", "transformation"):
+    for role in ("ingestion", "transformation", "pipeline"):
         path = credentials_file(secrets, role)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"access_key": f"lake-{role}-k", "secret_key": "s" * 40}))
@@ -454,8 +464,10 @@ def test_a_layer_job_takes_its_role_only_when_nothing_explicit_says_otherwise(
     assert keys(["bronze"]) == ("lake-ingestion-k", "ingestion")
     assert keys(["silver"]) == ("lake-transformation-k", "transformation")
     assert keys(["silver", "gold"]) == ("lake-transformation-k", "transformation")
-    # the whole chain needs both roles: it keeps the credentials it was given
-    assert keys(["bronze", "silver", "gold"]) == ("root-admin", None)
+    # the whole chain needs both job roles: it takes their union, the pipeline role
+    assert keys(["bronze", "silver", "gold"]) == ("lake-pipeline-k", "pipeline")
+    assert keys(["bronze", "gold"]) == ("lake-pipeline-k", "pipeline")
+    assert keys(["bronze", "unknown"]) == ("root-admin", None)
     # anything explicit wins
     explicit = {"LAKE__STORAGE__ACCESS_KEY": "me", "LAKE__STORAGE__SECRET_KEY": "m" * 40}
     assert keys(["bronze"], explicit) == ("me", None)
@@ -467,3 +479,5 @@ def test_a_layer_job_takes_its_role_only_when_nothing_explicit_says_otherwise(
     # before `lake access apply`: nothing to switch to
     credentials_file(secrets, "ingestion").unlink()
     assert keys(["bronze"]) == ("root-admin", None)
+    credentials_file(secrets, "pipeline").unlink()
+    assert keys(["bronze", "silver", "gold"]) == ("root-admin", None)
