@@ -14,7 +14,8 @@ CODE   := lake ingestion quality governance lifecycle app tests tools
 .PHONY: bench browser compose-cli compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
 
 help:
-	@echo "make demo    set everything up, start MinIO, ingest the bundled extracts (bronze/silver/gold)"
+	@echo "make demo    set everything up, start MinIO, install the roles, ingest the bundled extracts"
+	@echo "             (bronze/silver/gold, under the MinIO role 'pipeline', not the root user)"
 	@echo "make test    set everything up, run the tests against a real MinIO and Spark"
 	@echo "make lint    ruff + mypy        make doctor   check the setup"
 	@echo "make up/down/status             the local MinIO server"
@@ -48,7 +49,10 @@ status: setup
 doctor: setup
 	@$(LAKE) doctor
 
+# The root keys serve only `lake up` and `lake access apply` (idempotent; `lake up` also runs it when
+# it starts a fresh MinIO): `lake run` then takes the `pipeline` role (decision 0008).
 demo: up
+	@$(LAKE) access apply
 	@$(LAKE) run
 	@echo "--- a gold table, read without Spark (delta-rs + MinIO listing):"
 	@$(LAKE) inspect gold/adoptions_par_pays_annee_age
@@ -69,7 +73,7 @@ demo: up
 # The tests start their own MinIO (free port, temporary data) and stop it, even on failure.
 # Everything runs, the fault-injection scenarios included (kill -9 per layer, MinIO killed, full
 # disk, wiped drive: about 15 minutes; docs/reliability.md).
-test: jars minio compose-cli
+test: jars minio compose-cli browser
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks (not part of `make test`): its own MinIO and workers; results in var/bench/ and
@@ -86,7 +90,8 @@ test-fast: setup
 reliability: jars minio
 	@$(PY) -m pytest -m reliability $(PYTEST_ARGS)
 
-# The screenshot tests render the reports in headless Chromium (Debian package; skipped without it).
+# The screenshot tests render the reports in headless Chromium (Debian package): `make test`
+# installs it first; the tests fail, never skip, without it.
 browser:
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y --no-install-recommends chromium)

@@ -26,6 +26,22 @@ def browser() -> str | None:
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
+def require_browser() -> str:
+    """The Chromium binary the rendering tests need; their failure (never a skip) without one.
+
+    ``make test`` installs Debian's Chromium first (``make browser``), so a missing browser means
+    the suite was started another way on a machine without it: that checks nothing, so it fails.
+    """
+    found = browser()
+    if found is None:
+        pytest.fail(
+            f"no Chromium binary on PATH (looked for {', '.join(BROWSERS)}): run the suite with "
+            "`make test`, which installs it (`make browser`: apt-get install -y chromium)",
+            pytrace=False,
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class Png:
     """What the checks need from a PNG file."""

@@ -478,19 +478,3 @@ def test_svg_lays_out_layers_left_to_right(graph: LineageGraph) -> None:
         < x_of[f"{NS}/silver/consular_register"]
         < x_of[f"{NS}/gold/inscrits_par_pays"]
     )
-
-
-# -- the real Spark events of a previous run --------------------------------------------------
-
-SPARK_FILE = REPO / "var" / "lineage" / "events-spark.jsonl"
-
-
-@pytest.mark.skipif(not SPARK_FILE.is_file(), reason="no Spark lineage file from a previous run")
-def test_real_spark_events_have_bronze_upstream_of_silver() -> None:
-    graph = LineageGraph.from_events([SPARK_FILE])
-
-    upstream = graph.upstream("silver/adoptions", depth=1)
-
-    assert ref("bronze/adoptions") in upstream.datasets
-    assert all(e.source.dataset != e.target.dataset for e in graph.column_edges)
-    assert graph.warnings == []

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from browser import BROWSERS, HEIGHT, WIDTH, Png, browser, screenshot
+from browser import HEIGHT, WIDTH, Png, require_browser, screenshot
 from governance.dashboard import compute_indicators, render_dashboard
+from governance.evidence import PageStamp, PublishedSchemas
 from governance.reports_index import render_reports_index
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -31,8 +32,8 @@ CATALOG = {
         "tables_per_layer": {"gold": 2},
     },
     "tables": [
-        {"layer": "gold", "name": "inscrits_par_pays", "level": 2},
-        {"layer": "gold", "name": "pvt_par_pays_annee", "level": 4},
+        {"layer": "gold", "name": "inscrits_par_pays", "level": 2, "version": 1},
+        {"layer": "gold", "name": "pvt_par_pays_annee", "level": 4, "version": 1},
     ],
 }
 
@@ -42,10 +43,10 @@ def build_dashboard(folder: Path) -> Path:
     indicators = compute_indicators(
         CATALOG,
         rows,
-        schemas_published=1,
+        schemas=PublishedSchemas(("pvt_par_pays_annee",)),
         open_data_eligible=["pvt_par_pays_annee"],
-        study_done=True,
-        cloud_done=False,
+        study=PageStamp("index.html", NOW, {f"gold/{t['name']}": 1 for t in CATALOG["tables"]}),
+        cloud=None,
         generated_at=NOW,
     )
     return render_dashboard(indicators, folder / "tableau-de-bord.html", links={"A13": "q.html"})
@@ -71,13 +72,7 @@ PAGES: list[tuple[str, Callable[[Path], Path]]] = [
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = browser()
-    if found is None:
-        pytest.skip(
-            f"no Chromium binary on PATH (looked for {', '.join(BROWSERS)}); "
-            "on Debian: apt-get install -y chromium"
-        )
-    return found
+    return require_browser()
 
 
 @pytest.fixture(scope="module")

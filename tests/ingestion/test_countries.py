@@ -16,9 +16,6 @@ from ingestion.countries import CountryMatch, CountryReferential, country_key
 DATA = Path(countries.__file__).parent / "data"
 INSEE_CSV = DATA / countries.INSEE_FILE
 ALIASES_CSV = DATA / countries.ALIASES_FILE
-SHARED_INSEE = (
-    Path(__file__).resolve().parents[3] / "shared/reference/insee-cog-pays-territoires-2025.csv"
-)
 FRENCH = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
 
 
@@ -436,8 +433,3 @@ def test_load_is_cached_and_names_its_sources() -> None:
     assert CountryReferential.load() is first
     assert first.source_note.startswith("INSEE COG 2025 pays et territoires étrangers (229 lignes)")
     assert f"pycountry {metadata.version('pycountry')} ;" in first.source_note
-
-
-@pytest.mark.skipif(not SHARED_INSEE.exists(), reason="shared/reference is not beside the repo")
-def test_packaged_insee_file_is_the_shared_one() -> None:
-    assert INSEE_CSV.read_bytes() == SHARED_INSEE.read_bytes()

@@ -452,6 +452,13 @@ def test_tags_follow_lineage_and_gate_the_open_data_export(lake, tmp_path: Path)
     assert cmd_export_opendata(settings, args) == 0
     schema = json.loads((tmp_path / "inscrits_par_pays_poste.schema.json").read_text())
     assert Schema.validate_descriptor(schema).valid
+    # the catalogue record validates against the DCAT-AP 3.0.1 shapes, with absolute URLs
+    from governance.sensitivity.dcat_shapes import check_record
+
+    dcat = json.loads((tmp_path / "inscrits_par_pays_poste.dcat.jsonld").read_text())
+    assert check_record(dcat).violations == ()
+    (dist,) = dcat["dcat:distribution"]
+    assert dist["dcat:accessURL"]["@id"].startswith(settings.export.base_url)
     # with a stricter threshold the same table is personal again: refused, with the path
     strict = settings.with_overrides({"security": {"min_cell_count": 20}})
     with pytest.raises(ExportRefused) as refused:
@@ -577,15 +584,41 @@ def test_the_reports_render_in_headless_chromium(lake, tmp_path: Path) -> None:
         reports / "quality" / "index.html",
     ]
     assert all(p.is_file() for p in pages)
-    from browser import browser, screenshot
+    from browser import require_browser, screenshot
 
-    binary = browser()
-    if binary is None:
-        pytest.skip("no headless Chromium here: `make browser` installs it")
+    binary = require_browser()
 
     for page in pages:
         shot = screenshot(binary, page, tmp_path / f"{page.parent.name}-{page.stem}.png")
         assert shot.distinct_rows > 100, page
+
+
+def test_the_spark_listener_of_this_run_puts_bronze_upstream_of_silver(lake, lake_settings) -> None:
+    """The OpenLineage Spark listener's own events of this run (not a file an earlier `make demo`
+    left behind) give silver its bronze input, and never a dataset as its own input."""
+    import time
+
+    from governance.lineage.graph import LineageGraph
+    from lake.spark import spark_events_file
+
+    settings, _ = lake
+    events = spark_events_file(lake_settings)  # the session's listener, configured at start-up
+    silver, bronze = table_uri(settings, "silver", "adoptions"), "bronze/adoptions"
+    deadline = time.monotonic() + 60  # the listener writes from Spark's listener bus thread
+    while True:
+        graph = LineageGraph.from_events([events])
+        found = [
+            d
+            for d in graph.datasets
+            if d.namespace == f"s3://{settings.storage.bucket}" and d.name == "silver/adoptions"
+        ]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert found, f"no Spark listener event wrote {silver} in {events}"
+    upstream = graph.upstream(found[0], depth=1)
+    assert any(d.name == bronze for d in upstream.datasets), upstream.datasets
+    assert all(e.source.dataset != e.target.dataset for e in graph.column_edges)
 
 
 def test_a_new_delivery_is_reviewed_and_its_markup_shown_as_text(spark, lake, tmp_path) -> None:
