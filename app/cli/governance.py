@@ -200,11 +200,13 @@ def cmd_export_opendata(settings: Settings, args: argparse.Namespace) -> int:
     sources = [s.strip() for s in meta.configuration.get("lake.sources", "").split(",")]
     domains = [contracts[s].domain for s in sources if s in contracts]
     domain = domains[0] if domains else meta.configuration.get("lake.domain", "")
+    from app.cli.reports import OPENDATA  # the folder the dashboard counts schemas in
+
     files = export_opendata(
         ref,
         frame,
         by_column,
-        args.out or settings.reports.dir / "opendata",
+        args.out or settings.reports.dir / OPENDATA,
         table_schema=table_schema(settings, args.table),
         title=meta.name or name,
         description=meta.description or name,
