@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -313,6 +313,15 @@ class OwnMinio:
         assert wait_port_closed("127.0.0.1", self.port), f"port {self.port} still open"
         self.state = None
 
+    def freeze(self) -> None:
+        """SIGSTOP the server: it keeps its port and connections but answers nothing."""
+        assert self.state is not None
+        os.kill(self.state.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.state is not None
+        os.kill(self.state.pid, signal.SIGCONT)
+
     def settings(self, tmp: Path) -> Settings:
         return base_settings(tmp).with_overrides(
             {
@@ -351,26 +360,56 @@ def _records(tmp: Path, log: str) -> list[dict]:
     return json.loads(lines[-1]) if lines else []
 
 
-def test_minio_killed_and_restarted_under_a_running_job(own_minio, tmp_path):
+def test_minio_killed_under_a_running_job_fails_clearly_and_the_rerun_completes(
+    own_minio, tmp_path
+):
+    """The store dies for good while the job writes silver: the job cannot succeed, so it must
+    fail - in bounded time, with one line naming the store, no traceback - and leave tables
+    that the rerun (store back) completes consistently."""
     settings = own_minio.settings(tmp_path)
     ensure_bucket(settings)
     generate_delivery(SOURCE, 1, ROWS, tmp_path / "inbox" / SOURCE, seed=5)
     job = submit(settings, tmp_path, "pipeline", "--source", SOURCE, log="down.log")
-    # MinIO dies once the job has begun writing silver (bronze is done by then)
-    seen = kill_when_store_dies(job, settings, own_minio, f"silver/{SOURCE}/")
-    time.sleep(5)
-    own_minio.start()
-    rc = job.wait(timeout=900)
+    # MinIO dies once the job has begun writing silver (bronze is done by then), and stays down
+    seen = when_store_writes(job, settings, f"silver/{SOURCE}/", own_minio.kill)
+    started = time.monotonic()
+    rc = job.wait(timeout=600)
+    waited = time.monotonic() - started
     said = (tmp_path / "down.log.out").read_text(errors="replace")
-    print(f"MinIO killed when {seen} appeared; the job exited {rc}: {said[-600:]}")
-    if rc != 0:  # failed with one clear line, naming the store
-        assert re.search(r"error: .*object store at http://127\.0\.0\.1:\d+", said), said[-3000:]
-        assert "Traceback" not in said
+    print(f"MinIO killed when {seen} appeared; the job exited {rc} after {waited:.0f} s")
+    assert rc == 1, said[-3000:]
+    assert re.search(r"error: .*object store at http://127\.0\.0\.1:\d+", said), said[-3000:]
+    assert "Traceback" not in said
 
+    own_minio.start()
     rerun = submit(settings, tmp_path, "pipeline", "--source", SOURCE, log="rerun.log")
     assert rerun.wait(timeout=900) == 0, output(tmp_path, "rerun.log")[-3000:]
     statuses = {(r["layer"], r["status"]) for r in _records(tmp_path, "rerun.log")}
     assert ("silver", "failed") not in statuses
+    assert_chain_complete(settings)
+
+
+def test_a_frozen_minio_under_a_running_job_is_ridden_out(own_minio, tmp_path):
+    """The store stops answering for 5 s (SIGSTOP, as in a network partition or a long pause)
+    while the job writes silver: requests wait within S3A's and the client's timeouts, and the
+    job completes with every table consistent and every batch reconciled."""
+    settings = own_minio.settings(tmp_path)
+    ensure_bucket(settings)
+    generate_delivery(SOURCE, 1, ROWS, tmp_path / "inbox" / SOURCE, seed=5)
+    job = submit(settings, tmp_path, "pipeline", "--source", SOURCE, log="frozen.log")
+    seen = when_store_writes(job, settings, f"silver/{SOURCE}/", own_minio.freeze)
+    time.sleep(5)
+    own_minio.thaw()
+    rc = job.wait(timeout=900)
+    print(f"MinIO frozen for 5 s when {seen} appeared; the job exited {rc}")
+    assert rc == 0, output(tmp_path, "frozen.log")[-3000:]
+    logged = assert_chain_complete(settings)
+    (silver,) = [r for r in logged if r["layer"] == "silver"]
+    assert len(silver_rows(settings)) == silver["rows_out"]
+
+
+def assert_chain_complete(settings: Settings) -> list[dict]:
+    """Every layer consistent, every batch reconciled, each delivered line once, no lease."""
     for layer, name in (("bronze", SOURCE), ("silver", SOURCE), ("gold", GOLD)):
         assert_consistent(settings, table_uri(settings, layer, name))
     logged = assert_run_log_reconciles(settings, SOURCE)
@@ -379,18 +418,19 @@ def test_minio_killed_and_restarted_under_a_running_job(own_minio, tmp_path):
     assert bronze["lines_read"] == ROWS
     assert len(bronze_lines(settings)) == bronze["rows_out"]
     no_lease_left(settings)
+    return logged
 
 
-def kill_when_store_dies(
-    job: subprocess.Popen, settings: Settings, server: OwnMinio, prefix: str
-) -> str | None:
-    """Kill MinIO as soon as the job writes under ``prefix``; the job keeps running."""
+def when_store_writes(
+    job: subprocess.Popen, settings: Settings, prefix: str, fault: Callable[[], None]
+) -> str:
+    """Inject ``fault`` into MinIO as soon as the job writes under ``prefix``."""
     client = object_client(settings)
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline and job.poll() is None:
         names = [o.object_name or "" for o in client.list_objects("lake-faults", prefix=prefix)]
         if names:
-            server.kill()
+            fault()
             return names[0]
         time.sleep(0.1)
     if job.poll() is None:
@@ -398,12 +438,13 @@ def kill_when_store_dies(
     raise AssertionError(f"the job ended (rc {job.wait()}) before it wrote under {prefix}")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_a_full_disk_while_landing_fails_clearly_and_the_rerun_completes(tmp_path):
+    # never a silent skip: `make test` runs as root on the build machines (a small tmpfs)
+    assert os.geteuid() == 0, "this fault test mounts a tmpfs: run `make test` as root"
     mount = tmp_path / "small-disk"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)]).returncode:
-        pytest.skip("cannot mount a tmpfs here")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)])
+    assert mounted.returncode == 0, "cannot mount a tmpfs for the full-disk scenario"
     server = OwnMinio(
         data_dir=mount / "data",
         log=tmp_path / "minio.log",
