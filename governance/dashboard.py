@@ -33,6 +33,7 @@ from governance.pages import environment
 from lake.contracts import EXPOSURE_LEVELS
 from lake.pages.french import NNBSP, as_utc, format_count_fr, format_date_fr
 from lake.pages.templates import safe_link
+from lake.review_decisions import overdue
 
 __all__ = ["STATUSES", "Indicator", "Status", "compute_indicators", "render_dashboard"]
 
@@ -111,6 +112,7 @@ def compute_indicators(
     study: PageStamp | None,
     cloud: PageStamp | None,
     generated_at: dt.datetime,
+    decisions: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[Indicator]:
     """The dashboard's indicators, in the order the page shows them.
 
@@ -119,7 +121,8 @@ def compute_indicators(
             ``summary.domains``, ``summary.tables_per_layer`` and each table's ``layer``,
             ``name``, ``level``, ``version``, ``updated_at`` and ``created_at``.
         quality_rows: Rows of ``meta/quality_results`` (one per expectation per review); reads
-            ``review_id``, ``reviewed_at`` and ``table``.
+            ``review_id``, ``reviewed_at`` and ``table``; with ``decisions``, also ``owner``,
+            ``rule_id`` and ``success``.
         schemas: The Table Schemas where the open-data export publishes them
             (`governance.evidence.published_schemas`); only the valid ones count (A13).
         open_data_eligible: Names of the datasets eligible for open data (level 4, no personal
@@ -129,9 +132,15 @@ def compute_indicators(
         cloud: The stamp of the A09 cloud-usage framework, counted the same way.
         generated_at: When the indicators are measured; reviews dated after it are not counted,
             and its calendar year is the one whose datasets exposed are counted.
+        decisions: Rows of ``meta/review_decisions`` (`lake.meta_tables.REVIEW_DECISIONS`),
+            the directions' answers to their reviews (``lake serve``). None when the caller did
+            not read them: the two indicators built from them are then left out rather than
+            shown as zero.
 
     Returns:
-        Seven indicators: quality reviews and published schemas (A13), business domains
+        Seven indicators (nine with ``decisions``: the reviews held by their direction and the
+        requests past due follow the reviews run): quality reviews and published schemas (A13),
+        business domains
         covered (A08/A11), datasets exposed (A08), datasets eligible for open data (A11),
         opportunity study (A15), cloud-usage framework (A09).
 
@@ -147,6 +156,14 @@ def compute_indicators(
         )
     indicators = [
         _reviews(quality_rows, generated_at),
+        *(
+            ()
+            if decisions is None
+            else (
+                _held(quality_rows, decisions, generated_at),
+                _overdue(quality_rows, decisions, generated_at),
+            )
+        ),
         _counted(
             "schemas_published",
             "A13",
@@ -245,6 +262,85 @@ def _reviews(rows: Sequence[Mapping[str, Any]], cutoff: dt.datetime) -> Indicato
         "après la date du tableau de bord exclues)",
         target_fr="Nombre de revues de qualité des données : 1",
         details=tuple(details),
+    )
+
+
+def _held(
+    rows: Sequence[Mapping[str, Any]], decisions: Sequence[Mapping[str, Any]], cutoff: dt.datetime
+) -> Indicator:
+    """Reviews answered by the direction that owns them, in the dashboard's calendar year.
+
+    A decision counts only when its direction is the owner the review recorded (a decision by
+    another direction, or on an unknown review, is not a review held); a review answered twice
+    counts once, in the month of its first answer.
+    """
+    limit = as_utc(cutoff)
+    owner = {str(r["review_id"]): str(r.get("owner") or "") for r in rows if r.get("review_id")}
+    first: dict[str, tuple[dt.datetime, str]] = {}
+    refused = 0
+    for d in decisions:
+        review, when = str(d.get("review_id") or ""), _when(d.get("decided_at"))
+        if when is None or when > limit:
+            continue
+        if review not in owner or not owner[review] or d.get("direction") != owner[review]:
+            refused += 1
+            continue
+        if review not in first or when < first[review][0]:
+            first[review] = (when, str(d.get("decision") or ""))
+    this_year = {r: v for r, v in first.items() if v[0].year == limit.year}
+    per_month = Counter(f"{w.year}-{w.month:02d}" for w, _ in this_year.values())
+    details = [f"{m} : {format_count_fr(n, 'revue')}" for m, n in sorted(per_month.items())]
+    accepted = sum(kind == "accepted" for _, kind in this_year.values())
+    if this_year:
+        details.append(
+            f"Validées : {accepted} ; à corriger à la source : {len(this_year) - accepted}"
+        )
+    if refused:
+        details.append(
+            f"Non comptées : {format_count_fr(refused, 'décision')} prise(s) par une autre "
+            "direction que la propriétaire, ou sur une revue inconnue"
+        )
+    return _counted(
+        "quality_reviews_held",
+        "A13",
+        f"Revues de qualité tenues par leur direction en {limit.year}",
+        len(this_year),
+        target=1,
+        unit="revue",
+        source_fr="nombre de revues (meta/quality_results) auxquelles la direction propriétaire "
+        "a répondu dans « lake serve » (validée, ou à corriger à la source), d'après "
+        "meta/review_decisions, par mois de la première réponse",
+        target_fr="Nombre de revues de qualité des données : 1",
+        details=tuple(details),
+    )
+
+
+def _overdue(
+    rows: Sequence[Mapping[str, Any]], decisions: Sequence[Mapping[str, Any]], cutoff: dt.datetime
+) -> Indicator:
+    """Requests to fix at the source, still failing in the latest review, past their date."""
+    limit = as_utc(cutoff)
+    known = [d for d in decisions if (w := _when(d.get("decided_at"))) is not None and w <= limit]
+    late = overdue(known, rows, limit)
+    details = tuple(
+        f"{d.get('table')} ({d.get('direction')}) : échéance "
+        f"{format_date_fr(_when(d.get('due_date')) or limit)}, règles "
+        f"{', '.join(d.get('rules') or ()) or 'toutes'}"
+        for d in late
+    )
+    return Indicator(
+        code="A13",
+        label_fr="Demandes de correction à la source en retard",
+        value=len(late),
+        target=None,
+        unit="demande",
+        status="ok" if not late else "en cours",
+        source_fr="demandes « à corriger à la source » (meta/review_decisions) dont l'échéance "
+        "est passée et dont une règle échoue encore, ou n'a pas été revue, dans la dernière "
+        "revue de la table",
+        key="quality_requests_overdue",
+        target_fr="Aucune demande en retard",
+        details=details,
     )
 
 

@@ -150,3 +150,31 @@ def read(settings: Settings, table: MetaTable) -> list[dict[str, Any]]:
     except TableError:
         return []
     return list(delta.to_pyarrow_table().to_pylist())
+
+
+REVIEW_DECISIONS = MetaTable(
+    "review_decisions",
+    (
+        ("decision_id", "string"),
+        ("review_id", "string"),
+        ("table", "string"),
+        ("source", "string"),
+        ("domain", "string"),
+        ("direction", "string"),
+        ("decision", "string"),
+        ("comment", "string"),
+        ("rules", "list<string>"),
+        ("due_date", "timestamp"),
+        ("decided_by", "string"),
+        ("decided_at", "timestamp"),
+    ),
+)
+"""The business units' decisions on their quality reviews (``meta/review_decisions``).
+
+One row per decision: the review it answers (``review_id`` of ``meta/quality_results``), the
+owning ``direction`` that took it, ``decision`` ``accepted`` or ``to_fix`` (at the source), the
+rules concerned and a due date for a fix, who (``decided_by``, an account of ``lake serve``) and
+when. Written by ``lake serve``; read by the quality reviews (was what was asked fixed?) and the
+dashboard (A13: reviews held by their direction, requests past due), see
+:mod:`lake.review_decisions`.
+"""

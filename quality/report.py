@@ -35,6 +35,7 @@ from lake.pages.french import (
     format_percent_fr,
 )
 from lake.pages.templates import environment, safe_link
+from lake.review_decisions import DECISION_WORDS, follow_up
 from quality.errors import QualityError
 from quality.scoring import (
     DEFAULT_TREND_LENGTH,
@@ -63,6 +64,7 @@ __all__ = [
     "Review",
     "TrendPoint",
     "group_reviews",
+    "render_domain_page",
     "render_reviews",
     "score",
     "score_history",
@@ -175,6 +177,51 @@ def _failure_view(result: Mapping[str, Any], samples: list[Mapping[str, Any]]) -
     }
 
 
+def _follow_ups(
+    review: Review, decisions: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The directions' requests this review is the answer to, rule by rule (fixed or not)."""
+    views = []
+    for decision in decisions:
+        if decision.get("decision") != "to_fix" or decision.get("table") != review.table:
+            continue
+        found = follow_up(decision, results)
+        if found.review_id != review.review_id:
+            continue
+        views.append(
+            {
+                "when": format_date_fr(decision["decided_at"])
+                if decision.get("decided_at")
+                else "",
+                "direction": decision.get("direction") or "",
+                "comment": decision.get("comment") or "",
+                "fixed": found.fixed,
+                "rules": [
+                    {"rule_id": r.rule_id, "words": r.words, "status": r.status}
+                    for r in found.rules
+                ],
+            }
+        )
+    return views
+
+
+def _decision_view(decision: Mapping[str, Any]) -> dict[str, Any]:
+    due = decision.get("due_date")
+    return {
+        "when": format_date_fr(decision["decided_at"], time=True)
+        if decision.get("decided_at")
+        else "",
+        "table": decision.get("table") or "",
+        "direction": decision.get("direction") or "",
+        "by": decision.get("decided_by") or "",
+        "words": DECISION_WORDS.get(str(decision.get("decision")), str(decision.get("decision"))),
+        "comment": decision.get("comment") or "",
+        "rules": ", ".join(decision.get("rules") or ()),
+        "due": format_date_fr(due) if due else "",
+        "review_id": decision.get("review_id") or "",
+    }
+
+
 def _review_view(review: Review, samples: Mapping[tuple[str, str], list]) -> dict[str, Any]:
     failed = [r for r in review.results if not r.get("success")]
     failed.sort(key=lambda r: (r.get("severity") != "blocking", -(r.get("unexpected_count") or 0)))
@@ -200,6 +247,9 @@ def _review_view(review: Review, samples: Mapping[tuple[str, str], list]) -> dic
         ),
         "data_docs": safe_link(review.data_docs),
         "data_docs_text": review.data_docs,
+        "review_id": review.review_id,
+        "failed_rules": [str(r.get("rule_id")) for r in failed if r.get("rule_id")],
+        "follow_ups": [],
     }
 
 
@@ -209,8 +259,10 @@ def _domain_view(
     reviews: Sequence[Review],
     samples: Mapping[tuple[str, str], list],
     last: int,
+    decisions: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     latest = latest_reviews(reviews)
+    results = [row for review in reviews for row in review.results]
     described = {str(s["source"]): s for s in info.get("sources") or []}
     names = list(dict.fromkeys([*described, *sorted({r.source for r in reviews})]))
     sources = []
@@ -225,7 +277,10 @@ def _domain_view(
                 "source": source,
                 "title": about.get("title") or source,
                 "description": about.get("description") or "",
-                "reviews": [_review_view(r, samples) for r in tables],
+                "reviews": [
+                    {**_review_view(r, samples), "follow_ups": _follow_ups(r, decisions, results)}
+                    for r in tables
+                ],
             }
         )
     points = history(reviews, last)
@@ -253,6 +308,11 @@ def _domain_view(
         "reviews_text": format_count_fr(len(reviews), "revue"),
         "last_review": format_date_fr(reviews[-1].reviewed_at, time=True) if reviews else None,
         "sources": sources,
+        "decisions": [
+            _decision_view(d)
+            for d in sorted(decisions, key=lambda d: str(d.get("decided_at")), reverse=True)
+            if d.get("domain") == name
+        ],
     }
 
 
@@ -266,6 +326,7 @@ def render_reviews(
     data_docs_index: str | None = None,
     generated_at: dt.datetime | None = None,
     trend_length: int = DEFAULT_TREND_LENGTH,
+    decisions: Sequence[Mapping[str, Any]] = (),
 ) -> ReportFiles:
     """Write the French quality-review pages: one per business domain, plus an index.
 
@@ -282,6 +343,8 @@ def render_reviews(
         data_docs_index: Address of the GX Data Docs home, linked for engineers.
         generated_at: Time printed on the pages (default: now, UTC).
         trend_length: How many of the latest reviews the trend shows.
+        decisions: Rows of ``meta/review_decisions``: each domain page lists its directions'
+            decisions, and under a review, rule by rule, whether what was asked was fixed.
 
     Returns:
         The index and the domain pages written.
@@ -303,11 +366,13 @@ def render_reviews(
     for sample in sorted(samples, key=lambda s: (str(s.get("file")), s.get("line") or 0)):
         by_rule[(str(sample.get("review_id")), str(sample.get("rule_id")))].append(sample)
     views = {
-        n: _domain_view(n, infos.get(n, {}), by_domain[n], by_rule, trend_length) for n in names
+        n: _domain_view(n, infos.get(n, {}), by_domain[n], by_rule, trend_length, decisions)
+        for n in names
     }
     common = {
         "generated": format_date_fr(generated_at or dt.datetime.now(dt.UTC), time=True),
         "data_docs_index": safe_link(data_docs_index),
+        "actions": None,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     pages: dict[str, Path] = {}
@@ -331,6 +396,57 @@ def render_reviews(
     )
     index.write_text(html, encoding="utf-8")
     return ReportFiles(index=index, pages=pages)
+
+
+def render_domain_page(
+    results: Sequence[Mapping[str, Any]],
+    samples: Sequence[Mapping[str, Any]],
+    domains: Sequence[Mapping[str, Any]],
+    *,
+    domain: str,
+    decisions: Sequence[Mapping[str, Any]] = (),
+    data_docs_index: str | None = None,
+    actions: Markup | None = None,
+    generated_at: dt.datetime | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """One domain's review page as text (for a web server), and the view it was rendered from.
+
+    Same page as :func:`render_reviews` writes, plus ``actions``: markup the caller rendered with
+    an autoescaping template (a sign-off form), shown under the page's title.
+
+    Raises:
+        QualityError: ``domain`` matches no known domain (the message lists them).
+    """
+    reviews = group_reviews(results)
+    infos = {str(d["domain"]): d for d in domains}
+    names = list(dict.fromkeys([*infos, *sorted({r.domain for r in reviews})]))
+    name = _find_domain(domain, names, _slugs(names))
+    by_rule: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for sample in sorted(samples, key=lambda s: (str(s.get("file")), s.get("line") or 0)):
+        by_rule[(str(sample.get("review_id")), str(sample.get("rule_id")))].append(sample)
+    mine = [r for r in reviews if r.domain == name]
+    view = _domain_view(name, infos.get(name, {}), mine, by_rule, DEFAULT_TREND_LENGTH, decisions)
+    html = (
+        environment(TEMPLATES)
+        .get_template("domain.html")
+        .render(
+            domain=view,
+            generated=format_date_fr(generated_at or dt.datetime.now(dt.UTC), time=True),
+            data_docs_index=safe_link(data_docs_index),
+            actions=actions,
+        )
+    )
+    return html, view
+
+
+def domain_slugs(
+    results: Sequence[Mapping[str, Any]], domains: Sequence[Mapping[str, Any]]
+) -> dict[str, str]:
+    """Domain name -> the name of its page (without ``.html``), as :func:`render_reviews`
+    names them."""
+    names = [str(d["domain"]) for d in domains]
+    names = list(dict.fromkeys([*names, *sorted({r.domain for r in group_reviews(results)})]))
+    return _slugs(names)
 
 
 def _find_domain(wanted: str, names: Sequence[str], slugs: Mapping[str, str]) -> str:

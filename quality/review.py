@@ -100,9 +100,12 @@ def _array(values: Sequence[str]) -> Any:
 
 def write_reviews(settings: Settings, *, domain: str | None = None) -> ReportFiles:
     """Render the review pages into ``<reports>/quality``; returns the files written."""
+    from lake import meta_tables
+
     results = history.read(settings)
     contracts = load_contracts(settings.root)
     docs = data_docs_index(settings.reports.dir)
+    decisions = meta_tables.read(settings, meta_tables.REVIEW_DECISIONS)
     return render_reviews(
         results,
         failing_samples(settings, results),
@@ -110,4 +113,5 @@ def write_reviews(settings: Settings, *, domain: str | None = None) -> ReportFil
         settings.reports.dir / "quality",
         domain=domain,
         data_docs_index=docs.as_uri() if docs.is_file() else None,
+        decisions=decisions,
     )

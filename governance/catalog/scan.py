@@ -36,7 +36,18 @@ __all__ = [
 
 CATALOG_LAYERS: tuple[str, ...] = DATA_LAYERS
 QUALITY_TABLE = "quality_results"  # meta/quality_results, written by the quality package
-_QUALITY_COLUMNS = ("review_id", "reviewed_at", "table", "rows_reviewed", "rows_rejected")
+# owner, rule_id and success: the dashboard checks a decision on a review against its owner and
+# whether a request to fix at the source was met (lake.review_decisions).
+_QUALITY_COLUMNS = (
+    "review_id",
+    "reviewed_at",
+    "table",
+    "rows_reviewed",
+    "rows_rejected",
+    "owner",
+    "rule_id",
+    "success",
+)
 
 
 @dataclass(frozen=True)
