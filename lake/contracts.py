@@ -124,7 +124,47 @@ def load_contract(path: Path) -> Contract:
         raise ContractError(
             path, "(file)", "must be a mapping of fields (source, columns...).", fix=_FIELDS_FIX
         )
+    _refuse_todo(path, data, text)
     return parse_contract(path, data)
+
+
+def _refuse_todo(
+    path: Path, data: Any, text: str, where: str = "", seen: set[int] | None = None
+) -> None:
+    """A draft (``lake contract infer``) marks what a person must decide ``TODO``: refuse it.
+
+    Mappings keep the document's order, so the first TODO met is on the first line holding one.
+    Each mapping or list is walked once: YAML aliases share one object, so an alias bomb costs
+    its distinct nodes, not its expansion.
+    """
+    seen = set() if seen is None else seen
+    if id(data) in seen:
+        return
+    seen.add(id(data))
+    items = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else ()
+    )
+    for key, value in items:
+        field = (
+            f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}" if where else str(key)
+        )
+        if isinstance(value, str) and value.strip().upper().startswith("TODO"):
+            lines = text.splitlines()
+            line = next((n for n, t in enumerate(lines, 1) if "TODO" in t.split("#")[0]), 0)
+            raise ContractError(
+                path,
+                field,
+                (f"line {line}: " if line else "")
+                + "is still TODO; a person must fill it in before the lake uses this contract.",
+                fix=f"replace TODO at {field} in {path.name} (the comment beside it says what "
+                "goes there; docs/adding-a-source.md)",
+            )
+        if isinstance(value, dict | list):
+            _refuse_todo(path, value, text, field, seen)
 
 
 def _yaml_problem(exc: Exception) -> str:

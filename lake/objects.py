@@ -77,7 +77,12 @@ class ObjectStore:
             tmp = target.with_name(target.name + ".part")
             shutil.copyfile(path, tmp)
             tmp.replace(target)
-            target.with_name(target.name + ".meta.json").write_text(json.dumps(metadata))
+            # No sidecar without metadata: Spark reads a staging directory whole.
+            sidecar = target.with_name(target.name + ".meta.json")
+            if metadata:
+                sidecar.write_text(json.dumps(metadata))
+            else:
+                sidecar.unlink(missing_ok=True)
             return self.uri(key)
         client = object_client(self.settings)
         try:
