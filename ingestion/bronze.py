@@ -144,29 +144,19 @@ def _stage(
     contract: Contract, path: Path, store: ObjectStore, staging: str
 ) -> tuple[int, list[tuple[int, str, str]], list[str]]:
     """Parse the file into Parquet parts under ``staging``; return counts and malformed lines."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     layout, chunks = read_extract(contract, path)
-    schema = pa.schema([("_line", pa.int64())] + [(c, pa.string()) for c in layout.columns])
     malformed: list[tuple[int, str, str]] = []
     lines_read = 0
     with tempfile.TemporaryDirectory(prefix="lake-stage-") as tmp:
         for index, chunk in enumerate(chunks):
-            lines_read += len(chunk.records) + len(chunk.malformed)
+            lines_read += chunk.row_count + len(chunk.malformed)
             malformed.extend((m.line, m.raw, m.reason) for m in chunk.malformed)
-            if not chunk.records and index > 0:
+            if not chunk.row_count and index > 0:
                 continue
-            columns = (
-                list(zip(*(values for _, values in chunk.records), strict=False))
-                if chunk.records
-                else [()] * len(layout.columns)
-            )
-            arrays = [pa.array([line for line, _ in chunk.records], pa.int64())] + [
-                pa.array(list(col), pa.string()) for col in columns
-            ]
             part = Path(tmp) / f"part-{index:05d}.parquet"
-            pq.write_table(pa.Table.from_arrays(arrays, schema=schema), part)
+            pq.write_table(chunk.table(layout.columns), part)
             store.put_file(f"{staging}/records/{part.name}", part)
             part.unlink()
     return lines_read, malformed, layout.extra_columns

@@ -84,27 +84,18 @@ def run_baseline(
 
 def _stage(settings: Settings, contract: Contract, path: Path, batch: str) -> str:
     """Parse the file into Parquet parts on the object store; returns their URI."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     layout, chunks = read_extract(contract, path)
-    schema = pa.schema([("_line", pa.int64())] + [(c, pa.string()) for c in layout.columns])
     store = ObjectStore(settings)
     prefix = f"_staging/{batch}/records"
     with tempfile.TemporaryDirectory(prefix="bench-stage-") as tmp:
         for index, chunk in enumerate(chunks):
-            if not chunk.records and index > 0:
+            if not chunk.row_count and index > 0:
                 continue
-            columns = (
-                list(zip(*(values for _, values in chunk.records), strict=False))
-                if chunk.records
-                else [()] * len(layout.columns)
-            )
-            arrays = [pa.array([line for line, _ in chunk.records], pa.int64())] + [
-                pa.array(list(col), pa.string()) for col in columns
-            ]
+            table = chunk.table(layout.columns)
             part = Path(tmp) / f"part-{index:05d}.parquet"
-            pq.write_table(pa.Table.from_arrays(arrays, schema=schema), part)
+            pq.write_table(table, part)
             store.put_file(f"{prefix}/{part.name}", part)
     return f"{lake_root(settings)}/{prefix}"
 

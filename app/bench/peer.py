@@ -70,14 +70,11 @@ def _bronze(contract: Contract, path: Path, batch: str) -> pl.DataFrame:
     layout, chunks = read_extract(contract, path)
     frames = []
     for chunk in chunks:
-        if not chunk.records:
+        if not chunk.row_count:
             continue
-        columns = list(zip(*(values for _, values in chunk.records), strict=False))
-        data: dict[str, Any] = {"_line": [line for line, _ in chunk.records]}
-        data.update({name: list(col) for name, col in zip(layout.columns, columns, strict=True)})
-        frames.append(
-            pl.DataFrame(data, schema={"_line": pl.Int64, **dict.fromkeys(layout.columns, pl.Utf8)})
-        )
+        frame = pl.from_arrow(chunk.table(layout.columns))
+        assert isinstance(frame, pl.DataFrame)  # a table gives a frame, never a series
+        frames.append(frame)
     df = (
         pl.concat(frames)
         if frames

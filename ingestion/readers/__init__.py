@@ -1,6 +1,6 @@
 """Reading delivered extracts (CSV, XLSX, JSON lines) into string records with line numbers.
 
-Pure Python, streaming: a file is read once, record by record, so a malformed line is caught with
+Streaming: a file is read once, in blocks or record by record, so a malformed line is caught with
 its exact line number and raw text instead of failing the batch, and memory stays bounded (records
 come out in chunks). Rules (also in docs/extracts.md):
 
@@ -30,7 +30,10 @@ Modules, one reason to change each:
 - ``records``: what every reader produces (:class:`Layout`, :class:`Chunk`, :class:`Malformed`)
   and the mapping of a delivered header to bronze columns (:func:`layout_for`);
 - ``text_lines``: the decoded physical lines of a text file, overlong lines kept as previews;
-- ``csv_reader``, ``xlsx_reader``, ``jsonl_reader``: one format each.
+- ``csv_native``, ``xlsx_reader``, ``jsonl_reader``: one format each. CSV is read by
+  ``csv_native`` (blocks of lines split by Arrow on a few threads, the rare irregular line by
+  Python's csv); ``csv_reader`` is the line-by-line reader it must agree with, line for line,
+  which it uses for those irregular lines and its header.
 
 This package opens an extract (:func:`read_extract`) and re-exports the names above, so
 ``from ingestion.readers import read_extract`` stays the one import callers need. A limit is
@@ -43,7 +46,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingestion.errors import ExtractError
-from ingestion.readers.csv_reader import read_csv
+from ingestion.readers.csv_native import read_csv_native
 from ingestion.readers.jsonl_reader import read_jsonl
 from ingestion.readers.records import Chunk, Layout, Malformed, layout_for
 from ingestion.readers.text_lines import MAX_LINE_BYTES, OVERLONG_PREVIEW_CHARS
@@ -89,7 +92,7 @@ def read_extract(
         )
     suffix = path.suffix.lower()
     if contract.format == "csv" and suffix in (".csv", ".txt"):
-        return read_csv(contract, path, chunk_rows)
+        return read_csv_native(contract, path, chunk_rows)
     if contract.format == "xlsx" and suffix == ".xlsx":
         return read_xlsx(contract, path, chunk_rows)
     if contract.format == "json" and suffix in (".jsonl", ".json"):

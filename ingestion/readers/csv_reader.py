@@ -15,11 +15,12 @@ from pathlib import Path
 from ingestion.errors import ExtractError
 from ingestion.readers import text_lines
 from ingestion.readers.records import Chunk, Layout, Malformed, layout_for
-from ingestion.readers.text_lines import decoded_lines, overlong_line
+from ingestion.readers.text_lines import Line, decoded_lines, overlong_line
 from lake.contracts import Contract
 
 
-def _split(line: str, contract: Contract) -> list[str]:
+def split_line(line: str, contract: Contract) -> list[str]:
+    """One line's fields, split by Python's csv module (strict: a bad quote raises)."""
     # A field may be as long as a line (csv's own default stops at 128 KiB).
     if csv.field_size_limit() < text_lines.MAX_LINE_BYTES:
         csv.field_size_limit(text_lines.MAX_LINE_BYTES)
@@ -28,10 +29,39 @@ def _split(line: str, contract: Contract) -> list[str]:
     )
 
 
-def _csv_reason(exc: csv.Error) -> str:
+def csv_reason(exc: csv.Error) -> str:
+    """The quarantine reason of a line csv could not split."""
     if "unexpected end of data" in str(exc):
         return "guillemet non fermé (unterminated quote)"
     return f"ligne CSV illisible : {exc} (unreadable CSV line)"
+
+
+def parse_header(contract: Contract, path: Path, line: Line) -> list[str]:
+    """The delivered header's names, from the header line.
+
+    Raises:
+        ExtractError: The header line is overlong or cannot be split.
+    """
+    if line.overlong is not None:
+        raise ExtractError(
+            path,
+            f"line {line.number}: the header is {line.overlong} bytes long; expected "
+            f"at most {text_lines.MAX_LINE_BYTES}.",
+            fix=f"check the file is a CSV extract and header_row in {contract.path}",
+            source=contract.source,
+            line=line.number,
+        )
+    try:
+        return [h.strip() for h in split_line(line.text, contract)]
+    except csv.Error as exc:
+        raise ExtractError(
+            path,
+            f"line {line.number}: the header cannot be read ({exc}); expected "
+            f"fields separated by {contract.delimiter!r}.",
+            fix="fix the header row of the extract",
+            source=contract.source,
+            line=line.number,
+        ) from None
 
 
 def read_csv(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, Iterator[Chunk]]:
@@ -45,26 +75,7 @@ def read_csv(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, I
     header: list[str] | None = None
     for line in lines:
         if line.number == contract.header_row:
-            if line.overlong is not None:
-                raise ExtractError(
-                    path,
-                    f"line {line.number}: the header is {line.overlong} bytes long; expected "
-                    f"at most {text_lines.MAX_LINE_BYTES}.",
-                    fix=f"check the file is a CSV extract and header_row in {contract.path}",
-                    source=contract.source,
-                    line=line.number,
-                )
-            try:
-                header = [h.strip() for h in _split(line.text, contract)]
-            except csv.Error as exc:
-                raise ExtractError(
-                    path,
-                    f"line {line.number}: the header cannot be read ({exc}); expected "
-                    f"fields separated by {contract.delimiter!r}.",
-                    fix="fix the header row of the extract",
-                    source=contract.source,
-                    line=line.number,
-                ) from None
+            header = parse_header(contract, path, line)
             break
     if not header or header == [""]:
         raise ExtractError(
@@ -87,9 +98,9 @@ def read_csv(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, I
             if not text.strip():
                 continue
             try:
-                values = _split(text, contract)
+                values = split_line(text, contract)
             except csv.Error as exc:
-                chunk.malformed.append(Malformed(line.number, text, _csv_reason(exc)))
+                chunk.malformed.append(Malformed(line.number, text, csv_reason(exc)))
                 continue
             if len(values) != width:
                 chunk.malformed.append(

@@ -11,9 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingestion.errors import ExtractError
 from lake.contracts import Contract, normalise_header
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,58 @@ class Layout:
     missing_columns: list[str] = field(default_factory=list)
 
 
-@dataclass
 class Chunk:
-    """A slice of a file: well-formed records and malformed lines, in file order."""
+    """A slice of a file: well-formed records and malformed lines, in file order.
 
-    records: list[tuple[int, list[str | None]]]
-    malformed: list[Malformed]
+    A reader fills ``records`` (line number, values) or, for the native CSV reader, gives the
+    records as one Arrow table (``_line`` then one string column per bronze column): then
+    ``records`` is built from it on first use and :meth:`table` returns it without copying.
+    """
+
+    def __init__(
+        self,
+        records: list[tuple[int, list[str | None]]] | None = None,
+        malformed: list[Malformed] | None = None,
+        *,
+        table: pa.Table | None = None,
+    ) -> None:
+        self._records = records if records is not None or table is not None else []
+        self.malformed: list[Malformed] = malformed if malformed is not None else []
+        self._table = table
+
+    @property
+    def records(self) -> list[tuple[int, list[str | None]]]:
+        """The well-formed records: (physical line number, string values)."""
+        if self._records is None:
+            assert self._table is not None
+            columns = self._table.to_pydict()
+            lines = columns.pop("_line")
+            values = list(columns.values())
+            self._records = [(line, [col[i] for col in values]) for i, line in enumerate(lines)]
+        return self._records
+
+    @property
+    def row_count(self) -> int:
+        """How many well-formed records the chunk holds."""
+        return self._table.num_rows if self._table is not None else len(self.records)
+
+    def table(self, columns: list[str]) -> pa.Table:
+        """The records as an Arrow table: ``_line`` (int64) then ``columns`` (strings)."""
+        import pyarrow as pa
+
+        if self._table is not None:
+            return self._table
+        schema = pa.schema([("_line", pa.int64())] + [(c, pa.string()) for c in columns])
+        records = self.records
+        by_column = (
+            list(zip(*(values for _, values in records), strict=False))
+            if records
+            else [()] * len(columns)
+        )
+        arrays = [pa.array([line for line, _ in records], pa.int64())] + [
+            pa.array(list(col), pa.string()) for col in by_column
+        ]
+        return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _safe_name(header: str) -> str:

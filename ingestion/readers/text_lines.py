@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ingestion.errors import ExtractError
 from ingestion.readers.records import Malformed
@@ -38,38 +39,62 @@ def decoded_lines(contract: Contract, path: Path) -> Iterator[Line]:
     with open(path, "rb") as handle:
         number = 0
         while True:
-            raw = handle.readline(MAX_LINE_BYTES + 1)
-            if not raw:
+            line = read_line(handle, number + 1, contract, path)
+            if line is None:
                 return
-            number += 1
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                first, size = raw, len(raw)
-                while not raw.endswith(b"\n"):  # skip the rest of the line, block by block
-                    raw = handle.readline(MAX_LINE_BYTES)
-                    if not raw:
-                        break
-                    size += len(raw)
-                head = first[: OVERLONG_PREVIEW_CHARS * 4].decode(contract.encoding, "replace")
-                if number == 1:
-                    head = head.removeprefix("\ufeff")
-                size -= raw.endswith(b"\n")  # the line end is not part of the line
-                yield Line(number, head[:OVERLONG_PREVIEW_CHARS], overlong=size)
-                continue
-            try:
-                text = raw.decode(contract.encoding)
-            except UnicodeDecodeError as exc:
-                raise ExtractError(
-                    path,
-                    f"line {number}, byte {exc.start + 1}: not valid {contract.encoding} "
-                    f"(found byte 0x{raw[exc.start]:02x}).",
-                    fix=f"check the encoding declared in {contract.path} (encoding: "
-                    f"{contract.encoding})",
-                    source=contract.source,
-                    line=number,
-                ) from None
-            if number == 1 and text.startswith("\ufeff"):
-                text = text[1:]
-            yield Line(number, text.rstrip("\r\n"))
+            number = line.number
+            yield line
+
+
+def read_line(handle: BinaryIO, number: int, contract: Contract, path: Path) -> Line | None:
+    """The next physical line of ``handle`` as line ``number`` (None at the end of the file).
+
+    Raises:
+        ExtractError: The line is not in the contract's encoding.
+    """
+    raw = handle.readline(MAX_LINE_BYTES + 1)
+    if not raw:
+        return None
+    if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+        first, size = raw, len(raw)
+        while not raw.endswith(b"\n"):  # skip the rest of the line, block by block
+            raw = handle.readline(MAX_LINE_BYTES)
+            if not raw:
+                break
+            size += len(raw)
+        size -= raw.endswith(b"\n")  # the line end is not part of the line
+        return overlong_preview(contract, number, first, size)
+    return decode_line(contract, path, number, raw)
+
+
+def overlong_preview(contract: Contract, number: int, first: bytes, size: int) -> Line:
+    """The preview :class:`Line` of an overlong line whose first bytes are ``first``."""
+    head = first[: OVERLONG_PREVIEW_CHARS * 4].decode(contract.encoding, "replace")
+    if number == 1:
+        head = head.removeprefix("\ufeff")
+    return Line(number, head[:OVERLONG_PREVIEW_CHARS], overlong=size)
+
+
+def decode_line(contract: Contract, path: Path, number: int, raw: bytes) -> Line:
+    """Line ``number`` decoded from its bytes ``raw`` (line end included or not).
+
+    Raises:
+        ExtractError: ``raw`` is not in the contract's encoding (names the line and the byte).
+    """
+    try:
+        text = raw.decode(contract.encoding)
+    except UnicodeDecodeError as exc:
+        raise ExtractError(
+            path,
+            f"line {number}, byte {exc.start + 1}: not valid {contract.encoding} "
+            f"(found byte 0x{raw[exc.start]:02x}).",
+            fix=f"check the encoding declared in {contract.path} (encoding: {contract.encoding})",
+            source=contract.source,
+            line=number,
+        ) from None
+    if number == 1 and text.startswith("\ufeff"):
+        text = text[1:]
+    return Line(number, text.rstrip("\r\n"))
 
 
 def overlong_line(line: Line) -> Malformed:
