@@ -60,11 +60,21 @@ def ensure_credentials(path: Path) -> tuple[str, str]:
     return access_key, secret_key
 
 
-def write_compose_env(path: Path, credentials_file: Path) -> Path:
+def write_compose_env(
+    path: Path, credentials_file: Path, *, ports: dict[str, int] | None = None
+) -> Path:
     """Write the ``.env`` docker-compose reads (mode 0600), with this project's credentials.
 
-    The Marquez database password is generated once and kept across rewrites (its volume keeps
-    the password it was created with).
+    The Marquez database password and the pseudonymisation key (hex, 32 bytes: every lake
+    container pseudonymises with it, so a rerun or another container gives the same pseudonyms)
+    are generated once and kept across rewrites: the Marquez volume keeps the password it was
+    created with, and a new key would give everybody new pseudonyms.
+
+    Args:
+        path: The env file to write.
+        credentials_file: The MinIO root credentials (generated when missing).
+        ports: Host ports to publish, by variable (``LAKE_MINIO_PORT``, ``LAKE_REPORTS_PORT``,
+            ...); the compose file defaults to the documented ports for any not given.
     """
     access_key, secret_key = ensure_credentials(credentials_file)
     previous = {}
@@ -72,15 +82,35 @@ def write_compose_env(path: Path, credentials_file: Path) -> Path:
         for line in path.read_text(encoding="utf-8").splitlines():
             key, _, value = line.partition("=")
             previous[key.strip()] = value.strip()
-    marquez = previous.get("LAKE_MARQUEZ_DB_PASSWORD") or secrets.token_urlsafe(24)
+    values = {
+        "LAKE_MINIO_ACCESS_KEY": access_key,
+        "LAKE_MINIO_SECRET_KEY": secret_key,
+        "LAKE_MARQUEZ_DB_PASSWORD": previous.get("LAKE_MARQUEZ_DB_PASSWORD")
+        or secrets.token_urlsafe(24),
+        "LAKE_PSEUDONYMISATION_KEY": previous.get("LAKE_PSEUDONYMISATION_KEY")
+        or secrets.token_hex(32),
+    }
+    for name in COMPOSE_PORTS:
+        if ports and name in ports:
+            values[name] = str(ports[name])
+        elif previous.get(name):
+            values[name] = previous[name]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(
-            f"LAKE_MINIO_ACCESS_KEY={access_key}\nLAKE_MINIO_SECRET_KEY={secret_key}\n"
-            f"LAKE_MARQUEZ_DB_PASSWORD={marquez}\n"
-        )
+        fh.write("".join(f"{key}={value}\n" for key, value in values.items()))
     os.chmod(path, 0o600)
     return path
+
+
+# The host ports docker-compose.yml publishes, each a variable with the documented default.
+COMPOSE_PORTS = {
+    "LAKE_MINIO_PORT": 9000,
+    "LAKE_MINIO_CONSOLE_PORT": 9001,
+    "LAKE_SPARK_UI_PORT": 8080,
+    "LAKE_REPORTS_PORT": 8088,
+    "LAKE_MARQUEZ_PORT": 5000,
+    "LAKE_MARQUEZ_WEB_PORT": 3000,
+}
 
 
 MAX_DRIVES = 16  # MinIO's largest erasure set

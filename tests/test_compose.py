@@ -1,20 +1,30 @@
-"""docker-compose.yml agrees with lake.toml and the pinned versions (it cannot run here)."""
+"""docker-compose.yml, the Dockerfiles and `make compose-env` agree with lake.toml (static checks).
+
+The stack itself runs in tests/compose/test_compose_stack.py on a real engine; these checks are
+fast and catch a drift between the compose file, the images and the settings first.
+"""
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
+import os
+import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from lake.minio_server import COMPOSE_PORTS, write_compose_env
 from lake.settings import load_settings
 from lake.toolchain import compose_binary
 
 REPO = Path(__file__).resolve().parents[1]
+LAKE_IMAGE_SERVICES = ("minio-init", "spark-master", "spark-worker-1", "spark-worker-2", "lake")
+SPARK_CLASS = "/opt/venv/lib/python3.11/site-packages/pyspark/bin/spark-class"
+_VARIABLE = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
 
 @pytest.fixture(scope="module")
@@ -27,25 +37,32 @@ def settings():
     return load_settings(REPO / "lake.toml", env={})
 
 
-def _lake_env(compose: dict) -> dict[str, str]:
-    env = compose["services"]["lake"]["environment"]
+def _defaults(value: str, required: str = "x") -> str:
+    """``value`` with each ``${VAR:-default}`` as its default, ``${VAR:?..}`` as ``required``."""
+    return _VARIABLE.sub(lambda m: m.group(3) if m.group(2) == "-" else required, value)
+
+
+def _lake_env(compose: dict, service: str = "lake") -> dict[str, str]:
+    env = compose["services"][service]["environment"]
     return {k: str(v) for k, v in env.items()}
 
 
 def test_services(compose: dict) -> None:
-    assert set(compose["services"]) >= {
+    services = compose["services"]
+    assert set(services) >= {
         "minio",
         "minio-init",
         "spark-master",
-        "spark-worker",
+        "spark-worker-1",
+        "spark-worker-2",
         "lake",
+        "reports",
         "marquez",
         "marquez-db",
         "marquez-web",
-        "reports",
     }
     # the runner spark-submits to the cluster, then builds the reports the web server shows
-    runner = compose["services"]["lake"]
+    runner = services["lake"]
     assert "--master spark://spark-master:7077 pipeline" in runner["command"][0]
     assert runner["command"][0].endswith("lake reports")
     # least privilege (decision 0008): the root keys install the roles, then are dropped before
@@ -57,15 +74,73 @@ def test_services(compose: dict) -> None:
         "export LAKE__STORAGE__ROLE=pipeline",
     ]
     assert "reports:/reports" in runner["volumes"]
-    assert "reports:/usr/share/nginx/html:ro" in compose["services"]["reports"]["volumes"]
+    assert "reports:/reports:ro" in services["reports"]["volumes"]
+
+
+def test_one_lake_image_serves_runner_master_and_both_workers(compose: dict) -> None:
+    services = compose["services"]
+    images = {services[name]["image"] for name in LAKE_IMAGE_SERVICES}
+    assert images == {"meae-datalake/lake:${LAKE_IMAGE_TAG:-local}"}
+    assert services["lake"]["build"]["dockerfile"] == "docker/lake.Dockerfile"
+    # the image exists in no registry: built once by `lake`, never pulled by the others
+    for name in LAKE_IMAGE_SERVICES[:-1]:
+        assert "build" not in services[name] and services[name]["pull_policy"] == "never"
+    assert services["spark-master"]["entrypoint"] == [SPARK_CLASS]
+    for name in ("spark-worker-1", "spark-worker-2"):
+        worker = services[name]
+        assert worker["entrypoint"] == [SPARK_CLASS]
+        assert worker["command"] == [
+            "org.apache.spark.deploy.worker.Worker",
+            "spark://spark-master:7077",
+        ]
+        # two workers fit on 2 cores: 1 core and 1 GB each
+        assert worker["environment"]["SPARK_WORKER_CORES"] == "1"
+        assert worker["environment"]["SPARK_WORKER_MEMORY"] == "1g"
+
+
+def test_every_dockerfile_starts_from_debian_bookworm_slim() -> None:
+    dockerfiles = sorted((REPO / "docker").glob("*.Dockerfile"))
+    assert {d.name for d in dockerfiles} >= {
+        "lake.Dockerfile",
+        "minio.Dockerfile",
+        "reports.Dockerfile",
+    }
+    for dockerfile in dockerfiles:
+        froms = re.findall(r"^FROM\s+(\S+)", dockerfile.read_text(), flags=re.MULTILINE)
+        # the last stage is the image; earlier ones only copy the cached artifacts in
+        assert froms[-1] == "debian:bookworm-slim", dockerfile.name
+        assert set(froms) <= {"debian:bookworm-slim", "${ARTIFACTS}"}, dockerfile.name
+
+
+def test_lake_image_has_debian_python_java_the_constraints_and_reference() -> None:
+    text = (REPO / "docker" / "lake.Dockerfile").read_text()
+    assert "openjdk-17-jre-headless" in text and "python3-venv" in text
+    assert "-c constraints.txt" in text
+    assert "COPY reference ./reference" in text
+    assert "COPY --from=artifacts /artifacts/jars /opt/lake/jars" in text
+    assert "LAKE__SPARK__JARS_DIR=/opt/lake/jars" in text
+
+
+def test_build_context_leaves_out_state_and_history() -> None:
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "var", "spark-warehouse", ".env"} <= set(ignored)
 
 
 def test_minio_ports_healthcheck_and_version_match_settings(compose: dict, settings) -> None:
     minio = compose["services"]["minio"]
-    assert f"127.0.0.1:{settings.minio.port}:9000" in minio["ports"]
-    assert f"127.0.0.1:{settings.minio.console_port}:9001" in minio["ports"]
+    ports = [_defaults(p) for p in minio["ports"]]
+    assert f"127.0.0.1:{settings.minio.port}:9000" in ports
+    assert f"127.0.0.1:{settings.minio.console_port}:9001" in ports
     assert "/minio/health/live" in " ".join(minio["healthcheck"]["test"])
     assert minio["build"]["args"]["MINIO_VERSION"] == settings.minio.version
+
+
+def test_host_ports_are_variables_with_the_documented_defaults(compose: dict) -> None:
+    published = [p for s in compose["services"].values() for p in s.get("ports", [])]
+    assert published
+    for port in published:
+        name, default = re.match(r"127\.0\.0\.1:\$\{(\w+):-(\d+)\}:\d+$", port).groups()  # type: ignore[union-attr]
+        assert COMPOSE_PORTS[name] == int(default), port
 
 
 def test_bucket_is_created_before_jobs_run(compose: dict, settings) -> None:
@@ -77,11 +152,29 @@ def test_bucket_is_created_before_jobs_run(compose: dict, settings) -> None:
     assert _lake_env(compose)["LAKE__STORAGE__BUCKET"] == settings.storage.bucket
 
 
-def test_lake_environment_is_valid_settings(compose: dict, tmp_path: Path) -> None:
-    env = {k: ("x" if "${" in v else v) for k, v in _lake_env(compose).items()}
+def test_lake_environment_is_valid_settings(compose: dict) -> None:
+    env = {k: _defaults(v, required="ab" * 16) for k, v in _lake_env(compose).items()}
     loaded = load_settings(REPO / "lake.toml", env=env)  # raises on any unknown key or type
     assert loaded.endpoint == "http://minio:9000"
     assert loaded.spark.master == "spark://spark-master:7077"
+    # without the lineage-ui profile the lake keeps its own durable transport, not Marquez
+    assert loaded.lineage.transport == "file"
+
+
+def test_every_lake_container_gets_the_same_pseudonymisation_key(compose: dict) -> None:
+    for name in ("minio-init", "lake"):
+        key = _lake_env(compose, name)["LAKE__SECURITY__PSEUDONYMISATION_KEY"]
+        assert key == "${LAKE_PSEUDONYMISATION_KEY:?run `make compose-env` first}"
+
+
+def test_marquez_is_an_optional_profile_nothing_depends_on(compose: dict) -> None:
+    services = compose["services"]
+    marquez = {"marquez", "marquez-db", "marquez-web"}
+    for name in marquez:
+        assert services[name]["profiles"] == ["lineage-ui"]
+    for name, service in services.items():
+        if name not in marquez:
+            assert not marquez & set(service.get("depends_on", {})), name
 
 
 def test_no_credential_is_written_in_the_file(compose: dict) -> None:
@@ -92,13 +185,21 @@ def test_no_credential_is_written_in_the_file(compose: dict) -> None:
         assert _lake_env(compose)[key].startswith("${")
 
 
-def test_spark_image_matches_pyspark(compose: dict) -> None:
-    version = importlib.metadata.version("pyspark")
-    for name in ("spark-master", "spark-worker"):
-        assert compose["services"][name]["image"].startswith(f"apache/spark:{version}-scala2.13")
+def test_compose_env_keeps_its_key_and_takes_ports(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    write_compose_env(env, tmp_path / "credentials.json", ports={"LAKE_REPORTS_PORT": 18088})
+    first = dict(line.split("=", 1) for line in env.read_text().splitlines())
+    assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
+    assert len(bytes.fromhex(first["LAKE_PSEUDONYMISATION_KEY"])) == 32
+    assert first["LAKE_REPORTS_PORT"] == "18088"
+    assert "LAKE_MINIO_PORT" not in first  # the compose file's default
+    write_compose_env(env, tmp_path / "credentials.json")
+    second = dict(line.split("=", 1) for line in env.read_text().splitlines())
+    # rewritten, nothing regenerated: a new key would give everybody new pseudonyms
+    assert second == first
 
 
-def _compose_command() -> list[str] | None:
+def _compose_command() -> list[str]:
     """`docker compose` if the client has the plugin, else the binary `make compose-cli` built."""
     docker = shutil.which("docker")
     if docker:
@@ -106,56 +207,64 @@ def _compose_command() -> list[str] | None:
         if probe.returncode == 0:
             return [docker, "compose"]
     built = compose_binary()
-    return [str(built)] if built.is_file() else None
+    if not built.is_file():
+        pytest.fail("no docker compose here: run `make compose-cli` to build one", pytrace=False)
+    return [str(built)]
 
 
-def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
-    command = _compose_command()
-    if command is None:
-        pytest.skip("no docker compose here: run `make compose-cli` to build one")
-    env_file = tmp_path / ".env"
-    env_file.write_text(
-        "LAKE_MINIO_ACCESS_KEY=a-user\nLAKE_MINIO_SECRET_KEY=a-secret-value\n"
-        "LAKE_MARQUEZ_DB_PASSWORD=a-db-password\n"
-    )
-    result = subprocess.run(
+def _config(env_file: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [
-            *command,
+            *_compose_command(),
             "--env-file",
             str(env_file),
             "-f",
             str(REPO / "docker-compose.yml"),
+            *args,
             "config",
             "--format",
             "json",
         ],
         capture_output=True,
         text=True,
+        env={"PATH": "/usr/bin:/bin"},
     )
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "LAKE_MINIO_ACCESS_KEY=a-user\nLAKE_MINIO_SECRET_KEY=a-secret-value\n"
+        f"LAKE_MARQUEZ_DB_PASSWORD=a-db-password\nLAKE_PSEUDONYMISATION_KEY={'ab' * 32}\n"
+        "LAKE_REPORTS_PORT=18088\n"
+    )
+    result = _config(env_file)
     assert result.returncode == 0, result.stderr
     resolved = json.loads(result.stdout)
+    # Marquez is off by default
+    assert not {"marquez", "marquez-db", "marquez-web"} & set(resolved["services"])
     # the credentials reach both MinIO and the lake driver, interpolated from the env file only
     assert resolved["services"]["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == "a-secret-value"
     lake_env = resolved["services"]["lake"]["environment"]
     assert lake_env["LAKE__STORAGE__SECRET_KEY"] == "a-secret-value"
-    # lineage goes to Marquez over HTTP; Marquez and its database share the generated password
-    assert lake_env["LAKE__LINEAGE__URL"] == "http://marquez:5000"
-    marquez = resolved["services"]["marquez"]["environment"]
-    assert marquez["POSTGRES_PASSWORD"] == "a-db-password"
-    assert resolved["services"]["marquez-db"]["environment"]["POSTGRES_PASSWORD"] == "a-db-password"
+    assert lake_env["LAKE__SECURITY__PSEUDONYMISATION_KEY"] == "ab" * 32
+    assert lake_env["LAKE__LINEAGE__TRANSPORT"] == "file"
+    # a port from the env file, the documented default otherwise
+    published = {p["target"]: p["published"] for p in resolved["services"]["reports"]["ports"]}
+    assert published == {80: "18088"}
+    published = {p["target"]: p["published"] for p in resolved["services"]["minio"]["ports"]}
+    assert published == {9000: "9000", 9001: "9001"}
+
+    with_ui = _config(env_file, "--profile", "lineage-ui")
+    assert with_ui.returncode == 0, with_ui.stderr
+    services = json.loads(with_ui.stdout)["services"]
+    assert services["marquez"]["environment"]["POSTGRES_PASSWORD"] == "a-db-password"
+    assert services["marquez-db"]["environment"]["POSTGRES_PASSWORD"] == "a-db-password"
 
 
 def test_docker_compose_refuses_to_start_without_credentials(tmp_path: Path) -> None:
-    command = _compose_command()
-    if command is None:
-        pytest.skip("no docker compose here: run `make compose-cli` to build one")
     empty = tmp_path / ".env"
     empty.write_text("")
-    result = subprocess.run(
-        [*command, "--env-file", str(empty), "-f", str(REPO / "docker-compose.yml"), "config"],
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    result = _config(empty)
     assert result.returncode != 0
     assert "run `make compose-env` first" in result.stderr
