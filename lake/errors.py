@@ -58,6 +58,30 @@ class ConfigError(LakeError):
         super().__init__(message, fix=fix)
 
 
+class KeyMismatchError(ConfigError):
+    """The pseudonymisation key given to a job is not the one the lake's data was made with.
+
+    Attributes:
+        path: Where this job's key came from (a file), None for the environment.
+        key: The setting involved (``security.pseudonymisation_key``).
+        expected: The fingerprint of the key the lake records (``meta/keys/``).
+        found: The fingerprint of this job's key, or None when the job has no key at all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: str,
+        found: str | None,
+        fix: str | None = None,
+        path: Path | str | None = None,
+    ) -> None:
+        self.expected = expected
+        self.found = found
+        super().__init__(message, fix=fix, path=path, key="security.pseudonymisation_key")
+
+
 class ToolchainError(LakeError):
     """A build tool, a jar or the MinIO binary is missing or failed to build.
 
@@ -237,3 +261,24 @@ class TableBusyError(LeaseError):
 
 class LeaseLostError(LeaseError):
     """This job's lease was taken over or could not be renewed in time: it must not write."""
+
+
+class CatalogError(LakeError):
+    """The table catalog (the Hive metastore and its PostgreSQL database) failed or refused.
+
+    Attributes:
+        table: The table involved (``silver.consular_register``), when there is one.
+        path: The file involved (a log, the credentials or data directory), if one is.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str | None = None,
+        table: str | None = None,
+        path: Path | str | None = None,
+    ) -> None:
+        self.table = table
+        self.path = path
+        super().__init__(message, fix=fix)

@@ -30,7 +30,7 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
     from ingestion.pipeline import run
     from lake.errors import LakeError
     from lake.settings import load_settings
-    from lake.spark import build_session
+    from lake.spark import build_session, end_of_command
 
     def say(message: str) -> None:
         print(f"[{'/'.join(layers)}] {message}", file=sys.stderr, flush=True)
@@ -56,9 +56,10 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
         )
     except LakeError as exc:
         print(f"{'/'.join(layers)}: error: {exc}", file=sys.stderr)
+        end_of_command()  # the FAIL events are facts too
         return 1
     print(json.dumps([r.as_dict() for r in summary.records], default=str))
-    spark.stop()  # listeners flush here; exit_now below skips interpreter teardown
+    end_of_command()  # listeners flush, then the lineage goes to the lake's journal
     from lake.shutdown import exit_now
 
     exit_now(0)

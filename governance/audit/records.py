@@ -176,7 +176,7 @@ def collect(settings: Settings, table: str, *, limit: int | None = None) -> Time
         StorageError: The store is down or refuses the credentials.
     """
     from lake.delta_reader import open_table
-    from lake.spark import spark_events_file
+    from lake.lineage_journal import fetch
     from lake.storage import openlineage_dataset, table_uri
 
     layer, name, uri = table_location(settings, table)
@@ -193,7 +193,7 @@ def collect(settings: Settings, table: str, *, limit: int | None = None) -> Time
         runs += lifecycle_steps(journal.to_pyarrow_table().to_pylist())
     except TableError:
         pass  # no erasure or retention applied yet
-    events = read_events([settings.lineage.file, spark_events_file(settings)])
+    events = read_events(fetch(settings))  # the lake's lineage journal (meta/lineage/)
     found = lineage_runs(events, openlineage_dataset(uri))
     timeline = build_timeline(f"{layer}/{name}", uri, commits, runs, found, limit=limit)
     timeline.warnings[:0] = warnings

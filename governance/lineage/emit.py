@@ -9,11 +9,12 @@ documentation (French description from the contract), ownership (owning directio
 lineage; inputs carry the quality review as ``dataQualityAssertions``; gold outputs under the
 statistical secret carry the custom ``statisticalSecret`` facet.
 
-Transports come from the settings (``lineage.transport``): ``file`` (JSON lines, default),
-``http`` (Marquez), ``console`` or ``none``. Emitting is best-effort: a failed emit is logged and
-the job goes on (STYLE.md); when the HTTP server is unreachable, the run's remaining events are
-kept in the events file instead of being lost. Credentials never appear: only dataset names
-and facts are sent.
+Every event goes to the journal's local spool (``lineage.file``), which
+:mod:`lake.lineage_journal` copies to the lake (``meta/lineage/``) so that any container or host
+reads the same lineage; ``transport = http`` also sends each event to the server (Marquez),
+``console`` prints them, ``none`` keeps nothing. Emitting is best-effort: a failed emit is logged
+and the job goes on (STYLE.md); an unreachable server is not retried for the rest of the run,
+the journal has the events. Credentials never appear: only dataset names and facts are sent.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from governance.lineage.model import (
 from lake import __version__
 from lake.contracts import Contract
 from lake.lineage import DatasetIO
+from lake.lineage_journal import publish_quietly
 from lake.settings import Settings
 from lake.storage import openlineage_dataset
 
@@ -54,24 +56,22 @@ class StatisticalSecretDatasetFacet(DatasetFacet):
         return STATISTICAL_SECRET_SCHEMA
 
 
-def _spool_transport(settings: Settings) -> Any:
+def _journal_transport(settings: Settings) -> Any:
+    """The local spool of the lineage journal (:mod:`lake.lineage_journal` copies it to the
+    lake): every event goes there first, whatever else receives it."""
     from openlineage.client.transport.file import FileConfig, FileTransport
 
     settings.lineage.file.parent.mkdir(parents=True, exist_ok=True)
     return FileTransport(FileConfig(log_file_path=str(settings.lineage.file), append=True))
 
 
-def _transport(settings: Settings) -> Any:
+def _server_transport(settings: Settings) -> Any:
+    """The server that also receives the events (``transport = http``: Marquez), or None."""
     lineage = settings.lineage
-    if lineage.transport == "file":
-        from openlineage.client.transport.file import FileConfig, FileTransport
-
-        lineage.file.parent.mkdir(parents=True, exist_ok=True)
-        return FileTransport(FileConfig(log_file_path=str(lineage.file), append=True))
     if lineage.transport == "http":
         from openlineage.client.transport.http import HttpConfig, HttpTransport
 
-        # few retries: an unreachable server must not slow every step (events are spooled)
+        # few retries: an unreachable server must not slow every step (the journal keeps all)
         retry = {
             "total": 2,
             "connect": 2,
@@ -95,12 +95,14 @@ class OpenLineageSink:
         self.settings = settings
         self.contracts = contracts
         self.namespace = settings.lineage.namespace
-        self.transport = _transport(settings)
+        transport = settings.lineage.transport
+        self.journal = _journal_transport(settings) if transport in ("file", "http") else None
+        self.server = _server_transport(settings)
         self._parent: tuple[str, str] | None = None  # (job name, run id) of the whole run
-        self.emitted = 0
+        self.emitted = 0  # events in the journal's spool (or on the console)
         self.failed = 0
-        self.spooled = 0  # events kept in the file because the HTTP server did not take them
-        self._spool: Any = None
+        self.sent = 0  # events the server took
+        self.server_down = False
 
     # --- LineageSink -------------------------------------------------------------------------
 
@@ -206,7 +208,7 @@ class OpenLineageSink:
         )
 
     def _emit(self, state: str, job: str, step_run: str, **kw: Any) -> None:
-        if self.transport is None:
+        if self.journal is None and self.server is None:
             return
         try:
             event = self.event(state, job, step_run, **kw)
@@ -214,29 +216,31 @@ class OpenLineageSink:
             self.failed += 1
             log.warning("lineage event %s %s not built: %s", state, job, exc)
             return
-        if self._spool is None:
+        if self.journal is not None:
             try:
-                self.transport.emit(event)
+                self.journal.emit(event)
                 self.emitted += 1
-                return
             except Exception as exc:
-                if self.settings.lineage.transport != "http":
-                    self.failed += 1
-                    log.warning("lineage event %s %s not emitted: %s", state, job, exc)
-                    return
-                log.warning(
-                    "lineage server %s unreachable (%s); this run's events go to %s",
-                    self.settings.lineage.url,
-                    exc,
-                    self.settings.lineage.file,
-                )
-                self._spool = _spool_transport(self.settings)
+                self.failed += 1
+                log.warning("lineage event %s %s not kept: %s", state, job, exc)
+            if state != "START" and (job == "run" or self._parent is None):
+                # a whole run (or a step outside one) ended: its events go to the lake now
+                publish_quietly(self.settings)
+        if self.server is None or self.server_down:
+            return
         try:
-            self._spool.emit(event)
-            self.spooled += 1
+            self.server.emit(event)
+            self.sent += 1
+            if self.journal is None:
+                self.emitted += 1
         except Exception as exc:
-            self.failed += 1
-            log.warning("lineage event %s %s lost: %s", state, job, exc)
+            # the journal keeps every event; stop trying an unreachable server for this run
+            self.server_down = True
+            log.warning(
+                "lineage server %s unreachable (%s); events stay in the lake's journal only",
+                self.settings.lineage.url,
+                exc,
+            )
 
     # --- facets ------------------------------------------------------------------------------
 

@@ -16,14 +16,20 @@ from governance.lineage.graph import LineageGraph
 from governance.lineage.model import ColumnRef, DatasetRef, Tag
 from governance.sensitivity.propagation import DerivedTag, propagate
 from lake.contracts import Contract, load_contracts
+from lake.lineage_journal import fetch
 from lake.settings import Settings
-from lake.spark import spark_events_file
 from lake.storage import openlineage_dataset, table_uri
 
 
 def event_files(settings: Settings) -> list[Path]:
-    """The lake's own events and the Spark listener's."""
-    return [settings.lineage.file, spark_events_file(settings)]
+    """The lake's lineage journal (its own events and the Spark listener's, from
+    ``meta/lineage/`` of the lake, :mod:`lake.lineage_journal`) as local files: the same answer
+    in any container and on the host.
+
+    Raises:
+        StorageError: The store is unreachable or refuses to list the journal.
+    """
+    return fetch(settings)
 
 
 def load_graph(settings: Settings) -> LineageGraph:

@@ -114,7 +114,9 @@ def test_http_transport_posts_events_to_a_lineage_server(tmp_path: Path) -> None
     assert [r["path"] for r in received] == ["/api/v1/lineage"] * 4  # Marquez's endpoint
     validator = EventValidator(SpecLocation.find().path)
     assert all(validator.validate(r["event"]) == [] for r in received)
-    assert (sink.emitted, sink.failed) == (4, 0)
+    assert (sink.emitted, sink.sent, sink.failed) == (4, 4, 0)
+    # the server is not the only copy: the journal's spool has every event too
+    assert len(settings.lineage.file.read_text().splitlines()) == 4
 
 
 def test_an_unreachable_lineage_server_never_breaks_the_job(tmp_path: Path) -> None:
@@ -123,5 +125,6 @@ def test_an_unreachable_lineage_server_never_breaks_the_job(tmp_path: Path) -> N
     )
     sink = OpenLineageSink(settings, load_contracts(REPO))
     _step(sink, settings)  # no exception
-    assert (sink.emitted, sink.spooled, sink.failed) == (0, 4, 0)  # kept in the file, not lost
+    assert (sink.emitted, sink.sent, sink.failed) == (4, 0, 0)  # kept in the journal, not lost
+    assert sink.server_down
     assert len(settings.lineage.file.read_text().splitlines()) == 4

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lake.settings import load_settings
-from lake.spark import spark_conf, submit_command
+from lake.spark import spark_conf, spark_events_file, submit_command
 
 REPO = Path(__file__).resolve().parents[2]
 JOB = REPO / "app/jobs/smoke.py"
@@ -70,5 +70,14 @@ def test_lineage_listener_follows_settings(settings) -> None:
     conf = spark_conf(settings)
     assert conf["spark.extraListeners"] == "io.openlineage.spark.agent.OpenLineageSparkListener"
     assert conf["spark.openlineage.transport.type"] == "file"
+    assert conf["spark.openlineage.transport.location"] == str(spark_events_file(settings))
+    # with a lineage server, the listener still writes the journal's spool (composite transport)
+    http = spark_conf(
+        settings.with_overrides({"lineage": {"transport": "http", "url": "http://127.0.0.1:5000"}})
+    )
+    transports = "spark.openlineage.transport.transports"
+    assert http["spark.openlineage.transport.type"] == "composite"
+    assert http[f"{transports}.journal.location"] == str(spark_events_file(settings))
+    assert http[f"{transports}.server.url"] == "http://127.0.0.1:5000"
     off = settings.with_overrides({"lineage": {"transport": "none"}})
     assert "spark.extraListeners" not in spark_conf(off)
