@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # The packages (the design card's top level), the tests and the tools: what lint and format read.
 CODE   := lake ingestion quality governance lifecycle app tests tools
 
-.PHONY: bench browser compose-cli compose-env help setup jars minio up down status doctor demo test test-fast lint format lock clean
+.PHONY: bench browser postgres compose-cli compose-env compose-images docker-engine help setup jars minio up down status doctor demo test test-fast lint format lock clean
 
 help:
 	@echo "make demo    set everything up, start MinIO, install the roles, ingest the bundled extracts"
@@ -37,7 +37,7 @@ minio: setup
 compose-cli: setup
 	@$(LAKE) setup compose-cli
 
-up: jars minio
+up: jars minio postgres
 	@$(LAKE) up
 
 down: setup
@@ -73,7 +73,7 @@ demo: up
 # The tests start their own MinIO (free port, temporary data) and stop it, even on failure.
 # Everything runs, the fault-injection scenarios included (kill -9 per layer, MinIO killed, full
 # disk, wiped drive: about 15 minutes; docs/reliability.md).
-test: jars minio compose-cli browser
+test: jars minio compose-cli browser docker-engine postgres
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks (not part of `make test`): its own MinIO and workers; results in var/bench/ and
@@ -87,14 +87,33 @@ test-fast: setup
 
 # Issue 7 scenarios on real processes (concurrent writers, kill -9, MinIO faults...): docs/reliability.md
 .PHONY: reliability
-reliability: jars minio
+reliability: jars minio postgres
 	@$(PY) -m pytest -m reliability $(PYTEST_ARGS)
 
 # The screenshot tests render the reports in headless Chromium (Debian package): `make test`
 # installs it first; the tests fail, never skip, without it.
 browser:
-	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y --no-install-recommends chromium)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver)
+
+# The catalog (Hive metastore) keeps its tables in a private PostgreSQL cluster that `lake up` and
+# the tests start (docs/catalog.md): Debian's server package, installed once; no test skips without it.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql)
+
+# A Docker engine for the compose test and demo: Debian's docker.io (the daemon, started privately
+# by the test or `lake setup docker`, state in the user cache) and debootstrap (the base image,
+# built without a registry). ../shared/DOCKER.md; docs/decisions/0009-compose-images.md.
+docker-engine:
+	@(command -v dockerd >/dev/null && command -v debootstrap >/dev/null) || (apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io debootstrap)
+
+# The compose images: private engine if none answers, debian:bookworm-slim by debootstrap, the
+# artifacts image (cached jars + MinIO binary), then `docker compose build`. Cached: seconds when
+# nothing changed. Then: eval "$$(.venv/bin/lake setup docker 2>/dev/null)" && docker compose up -d
+compose-images: jars minio compose-cli docker-engine compose-env
+	@eval "$$($(LAKE) setup docker)" && docker compose build
 
 lint: setup
 	@$(PY) -m ruff check $(CODE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from lake.errors import LakeError
 
@@ -38,3 +39,28 @@ class BenchError(AppError):
     ) -> None:
         self.task = task
         super().__init__(message, fix=fix, path=path)
+
+
+class DraftError(AppError):
+    """A delivered file cannot be read well enough to draft a contract (`lake contract infer`).
+
+    Attributes:
+        path: The delivered file.
+    """
+
+
+class Forbidden(AppError):
+    """The web app's account may not open this page (HTTP 403, the reason shown)."""
+
+
+class Redirected(AppError):
+    """A web request ends early with another page (sign-in needed, a refused form): not a fault
+    of the lake; ``lake serve`` returns ``response`` as it is.
+
+    Attributes:
+        response: The HTTP response to send instead.
+    """
+
+    def __init__(self, response: Any = None) -> None:
+        self.response = response
+        super().__init__("The request was answered with another page.")

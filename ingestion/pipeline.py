@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ingestion import runlog
 from ingestion.bronze import ingest_file
+from ingestion.catalog_entries import register_tables
 from ingestion.errors import IngestionError, in_batch
 from ingestion.gold import INDICATORS, build_gold
 from ingestion.landing import delivery_time
@@ -158,6 +159,15 @@ def run(
         progress=progress,
     ):
         _run_leased(spark, settings, summary, contracts, wanted, files, gates, lineage, progress)
+        # Tables by name (decision 0011): registered while the run still holds their leases.
+        register_tables(
+            spark,
+            settings,
+            contracts,
+            tables=tables_written(contracts, wanted),
+            run_id=summary.run_id,
+            progress=progress,
+        )
     return summary
 
 

@@ -87,21 +87,29 @@ def job_settings(settings: Settings, layers: Sequence[str]) -> tuple[Settings, s
     A job of one role (bronze: ingestion; silver and/or gold: transformation) takes that role's
     credentials, and a job of several (the whole chain, ``lake run``, ``lake submit pipeline``)
     takes :data:`CHAIN_ROLE`'s, the union of their writes (one Spark session holds one set of
-    S3A credentials; decision 0008), when ``lake access apply`` created them and the job would
-    otherwise run on the root credentials ``lake up`` wrote (``storage.credentials_file``).
-    Anything explicit wins: ``storage.role``, credentials given in the environment or the
-    config, ``job_roles = false``.
+    S3A credentials; decision 0008), under the rule of :func:`command_settings`.
+    """
+    roles = {JOB_ROLES.get(layer) for layer in layers}
+    if not roles or None in roles:
+        return settings, None
+    role = next(iter(roles)) if len(roles) == 1 else CHAIN_ROLE
+    assert role is not None
+    return command_settings(settings, role)
+
+
+def command_settings(settings: Settings, role: str) -> tuple[Settings, str | None]:
+    """The settings a command of ``role`` runs with, and the role taken (None: unchanged).
+
+    The command takes the role's credentials when ``lake access apply`` created them and it
+    would otherwise run on the root credentials ``lake up`` wrote (``storage.credentials_file``):
+    root keys serve only ``lake up`` and ``lake access apply``. Anything explicit wins:
+    ``storage.role``, credentials given in the environment or the config, ``job_roles = false``.
     """
     from lake.settings import read_credentials_file
 
     storage = settings.storage
     if storage.role or not storage.job_roles:
         return settings, None
-    roles = {JOB_ROLES.get(layer) for layer in layers}
-    if not roles or None in roles:
-        return settings, None
-    role = next(iter(roles)) if len(roles) == 1 else CHAIN_ROLE
-    assert role is not None
     if not credentials_file(secrets_dir(settings), role).is_file():
         return settings, None
     try:

@@ -330,6 +330,94 @@ def _count_at(spark: SparkSession, uri: str, version: int) -> int:
         return int(read_table(spark, uri, version=version).count())
 
 
+@dataclass(frozen=True)
+class OptimizeResult:
+    """What one maintenance pass did to a table (``version`` None: nothing was rewritten)."""
+
+    uri: str
+    files_before: int
+    files_after: int
+    version: int | None
+    zorder_by: tuple[str, ...] = ()
+    checkpoint: bool = False
+
+
+def data_file_count(spark: SparkSession, uri: str) -> int:
+    """How many data files the table's current version reads (from the log, no data scan)."""
+    return int(_detail(spark, uri)["numFiles"])
+
+
+def _detail(spark: SparkSession, uri: str) -> Any:
+    _require_table(spark, uri)
+    with _translated(spark, uri, "describe"):
+        return spark.sql(f"DESCRIBE DETAIL delta.`{uri}`").collect()[0]
+
+
+def optimize_table(
+    spark: SparkSession,
+    uri: str,
+    *,
+    zorder_by: Sequence[str] = (),
+    checkpoint: bool = True,
+    min_files: int = 2,
+) -> OptimizeResult:
+    """Compact the table's small files (Z-ordered on ``zorder_by`` when given), then write a
+    checkpoint of its log, when it has at least ``min_files`` data files.
+
+    The rows and every older version stay as they are: OPTIMIZE only rewrites files (a commit
+    with ``dataChange=false``), and old files go only when ``VACUUM`` passes the retention
+    horizon (``lake lifecycle apply``), never here.
+
+    Raises:
+        TableError: No table at ``uri``, or a Z-order column it does not have.
+        LeaseError: A job run is active and does not hold the table's lease.
+    """
+    from delta.tables import DeltaTable
+
+    before = data_file_count(spark, uri)
+    columns = dict(table_columns(spark, uri))
+    unknown = [c for c in zorder_by if c not in columns]
+    if unknown:
+        raise TableError(
+            f"Z-order column(s) {', '.join(unknown)} not in the table; it has "
+            f"{', '.join(columns)}.",
+            table=uri,
+            fix="Z-order on the table's key columns",
+        )
+    if before < max(min_files, 1):
+        return OptimizeResult(uri, before, before, None, tuple(zorder_by))
+    check_write(uri)
+    with _translated(spark, uri, "optimize"):
+        version_before = table_version(spark, uri)
+        builder = DeltaTable.forPath(spark, uri).optimize()
+        if zorder_by:
+            builder.executeZOrderBy(*zorder_by)
+        else:
+            builder.executeCompaction()
+        version = table_version(spark, uri)
+        interval = int(
+            (_detail(spark, uri)["properties"] or {}).get("delta.checkpointInterval", 10)
+        )
+        if checkpoint and version % interval:
+            # a checkpoint lets readers load one Parquet file instead of replaying every JSON
+            # commit since the last one; Delta writes one itself at every interval-th version
+            # (writing that one again would race it)
+            jvm = spark.sparkContext._jvm
+            assert jvm is not None
+            jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
+                spark._jsparkSession,
+                uri,
+            ).checkpoint()
+    return OptimizeResult(
+        uri,
+        before,
+        data_file_count(spark, uri),
+        version if version != version_before else None,
+        tuple(zorder_by),
+        checkpoint,
+    )
+
+
 def table_columns(spark: SparkSession, uri: str) -> list[tuple[str, str]]:
     """The table's top-level columns and their Spark types (``simpleString``), in order."""
     return [(f.name, f.dataType.simpleString()) for f in read_table(spark, uri).schema.fields]

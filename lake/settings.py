@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 CONFIG_FILE_NAME = "lake.toml"
-_SECRET_KEYS = frozenset({"access_key", "secret_key", "pseudonymisation_key"})
+_SECRET_KEYS = frozenset({"access_key", "secret_key", "pseudonymisation_key", "password"})
 
 
 def find_project_root(start: Path | None = None) -> Path:

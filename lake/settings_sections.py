@@ -1,7 +1,7 @@
 """The sections of the lake's settings, as typed and frozen dataclasses.
 
 One dataclass per ``[section]`` of ``lake.toml`` (storage, minio, spark, lineage, lifecycle,
-reports, security, ingestion, locks, export), with the defaults written in its fields, and
+reports, security, ingestion, locks, export, catalog), with the defaults written in its fields, and
 :class:`Settings`, which holds one of each plus the project root. :data:`SECTIONS` maps each
 section's name to its dataclass for the loader (:func:`lake.settings.load_settings`), which
 documents where values come from and in which order they win.
@@ -148,6 +148,37 @@ class ExportSettings:
 
 
 @dataclass(frozen=True)
+class CatalogSettings:
+    """The shared table catalog: a Hive metastore kept in PostgreSQL (docs/catalog.md).
+
+    With ``url`` empty the lake uses the local PostgreSQL that ``lake up`` starts (a private
+    cluster under ``data_dir``, on ``host:port``, run as ``os_user`` when the lake runs as root);
+    set ``url`` (``jdbc:postgresql://host:5432/metastore``) to share an existing one. The user and
+    password come from ``credentials_file`` (generated, mode 600) or ``LAKE__CATALOG__USER`` /
+    ``LAKE__CATALOG__PASSWORD``, never from the TOML file.
+    """
+
+    enabled: bool = True
+    # Register the tables a run writes at its end (`lake sql --refresh` registers them all).
+    register: bool = True
+    url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 5433
+    database: str = "metastore"
+    data_dir: Path = Path("var/metastore/pgdata")
+    state_file: Path = Path("var/metastore/server.json")
+    log_file: Path = Path("var/metastore/postgres.log")
+    credentials_file: Path = Path("var/secrets/metastore.json")
+    # Where Spark puts the databases' own directories (every lake table is external, at its
+    # s3a:// location; nothing is written here but empty <db>.db directories).
+    warehouse: Path = Path("var/metastore/warehouse")
+    os_user: str = "postgres"
+    start_timeout_s: float = 30.0
+    user: str = ""
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a job needs to know, loaded once by :func:`lake.settings.load_settings`."""
 
@@ -163,6 +194,7 @@ class Settings:
     ingestion: IngestionSettings = field(default_factory=IngestionSettings)
     locks: LocksSettings = field(default_factory=LocksSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
 
     @property
     def var_dir(self) -> Path:
@@ -201,4 +233,5 @@ SECTIONS: dict[str, type] = {
     "ingestion": IngestionSettings,
     "locks": LocksSettings,
     "export": ExportSettings,
+    "catalog": CatalogSettings,
 }

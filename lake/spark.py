@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lake.errors import SparkError
+from lake.lineage_journal import publish_recorded, spool_files
 from lake.settings import Settings
 from lake.toolchain import maven_coordinates, spark_jars
 
@@ -28,6 +29,7 @@ DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 S3A_CREDENTIALS_PROVIDER = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
 OPENLINEAGE_LISTENER = "io.openlineage.spark.agent.OpenLineageSparkListener"
+_built: SparkSession | None = None  # the session this process built (not one it was given)
 _SECRET_CONF = ("spark.hadoop.fs.s3a.access.key", "spark.hadoop.fs.s3a.secret.key")
 
 
@@ -69,6 +71,7 @@ def spark_conf(
     if settings.storage.backend == "s3":
         conf.update(_s3a_conf(settings))
     conf.update(_lineage_conf(settings))
+    conf.update(catalog_conf(settings))
     conf.update(settings.spark.conf)
     return conf
 
@@ -83,11 +86,14 @@ def _log_config(settings: Settings) -> Path:
 
 
 def _driver_classpath(jars: list[Path]) -> str:
-    """Delta and OpenLineage on the driver's system class path, so they share one class loader
-    (otherwise the listener warns of illegal reflective access at each job). Not the AWS SDK
-    bundle: it carries an SLF4J 1.x that would silence Spark's logging; hadoop-aws stays with it.
+    """Delta, OpenLineage and the metastore's JDBC driver on the driver's system class path, so
+    they share one class loader (otherwise the listener warns of illegal reflective access at
+    each job). Not the AWS SDK bundle: it carries an SLF4J 1.x that would silence Spark's
+    logging; hadoop-aws stays with it.
     """
-    shared = [j for j in jars if j.name.startswith(("delta-", "openlineage-spark"))]
+    # The PostgreSQL driver too: the Hive client's DataNucleus looks drivers up in the system
+    # class loader only ("No suitable driver" otherwise).
+    shared = [j for j in jars if j.name.startswith(("delta-", "openlineage-spark", "postgresql-"))]
     return os.pathsep.join(str(j) for j in shared)
 
 
@@ -111,32 +117,89 @@ def _s3a_conf(settings: Settings) -> dict[str, str]:
 
 
 def _lineage_conf(settings: Settings) -> dict[str, str]:
+    """The OpenLineage Spark listener: its events always go to the local spool file, which
+    :mod:`lake.lineage_journal` copies to the lake; with ``transport = http`` they also go to the
+    server (a composite transport; a server that is down never fails the job)."""
     lineage = settings.lineage
     if not lineage.spark_listener or lineage.transport == "none":
         return {}
     conf = {
         "spark.extraListeners": OPENLINEAGE_LISTENER,
         "spark.openlineage.namespace": lineage.namespace,
-        "spark.openlineage.transport.type": lineage.transport,
     }
-    if lineage.transport == "file":
-        # Spark's events go beside ours; issue-level tooling reads both files.
-        conf["spark.openlineage.transport.location"] = str(spark_events_file(settings))
-    elif lineage.transport == "http":
-        conf["spark.openlineage.transport.url"] = lineage.url
+    spool = str(spark_events_file(settings))
+    if lineage.transport == "http":
+        transports = "spark.openlineage.transport.transports"
+        conf |= {
+            "spark.openlineage.transport.type": "composite",
+            "spark.openlineage.transport.continueOnFailure": "true",
+            f"{transports}.journal.type": "file",
+            f"{transports}.journal.location": spool,
+            f"{transports}.server.type": "http",
+            f"{transports}.server.url": lineage.url,
+        }
+    elif lineage.transport == "file":
+        conf |= {
+            "spark.openlineage.transport.type": "file",
+            "spark.openlineage.transport.location": spool,
+        }
+    else:  # console
+        conf["spark.openlineage.transport.type"] = lineage.transport
     return conf
 
 
 def spark_events_file(settings: Settings) -> Path:
-    """Where the OpenLineage Spark listener writes (beside the lake's own events file)."""
-    events = settings.lineage.file
-    return events.with_name(events.stem + "-spark" + events.suffix)
+    """Where the OpenLineage Spark listener writes (the spool beside the lake's own events)."""
+    return spool_files(settings)["spark"]
 
 
 def prepare_local_dirs(settings: Settings) -> None:
     """Create the local directories a driver writes to (lineage events)."""
-    if settings.lineage.transport == "file":
+    if settings.lineage.transport in ("file", "http"):
         settings.lineage.file.parent.mkdir(parents=True, exist_ok=True)
+
+
+def catalog_conf(settings: Settings) -> dict[str, str]:
+    """The catalog part of the configuration: Spark's Hive metastore client on PostgreSQL.
+
+    Every driver of the lake shares one metastore database (decision 0011, docs/catalog.md), so
+    ``silver.consular_register`` means the same table to every job, ``lake sql`` and
+    ``spark-sql``. Empty (Spark's in-memory catalog) when ``catalog.enabled`` is false or no
+    metastore database is known (``catalog.url`` unset and ``lake up`` has not started one).
+    The password is not here: :func:`catalog_secret_conf` gives it to the driver only.
+    """
+    from lake.metastore import connection
+
+    conn = connection(settings)
+    if conn is None:
+        return {}
+    return {
+        "spark.sql.catalogImplementation": "hive",
+        # Every lake table is external (its LOCATION is its s3a:// path); the warehouse only
+        # holds the databases' empty directories, so it stays on the driver's disk.
+        "spark.sql.warehouse.dir": settings.catalog.warehouse.resolve().as_uri(),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": conn.url,
+        "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
+        "spark.hadoop.javax.jdo.option.ConnectionUserName": conn.user,
+        # The metastore's tables are created by its own client on first use (DataNucleus),
+        # in the version of the Hive client that pyspark bundles (2.3.10). Not their foreign
+        # keys: DataNucleus adds them from a second connection while the first one holds the
+        # parent table in a transaction, and PostgreSQL then waits forever (decision 0011).
+        "spark.hadoop.datanucleus.schema.autoCreateTables": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateColumns": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateConstraints": "false",
+        "spark.hadoop.hive.metastore.schema.verification": "false",
+    }
+
+
+def catalog_secret_conf(settings: Settings) -> dict[str, str]:
+    """The metastore password, for the driver's session only (never a command line)."""
+    from lake.metastore import connection
+
+    conn = connection(settings)
+    if conn is None:
+        return {}
+    return {"spark.hadoop.javax.jdo.option.ConnectionPassword": conn.password}
 
 
 def _credential_conf(settings: Settings) -> dict[str, str]:
@@ -174,6 +237,7 @@ def build_session(
         _check(settings)
     conf = spark_conf(settings)
     conf.update(_credential_conf(settings))
+    conf.update(catalog_secret_conf(settings))
     if app_name:
         conf["spark.app.name"] = app_name
     conf.update(extra_conf or {})
@@ -188,6 +252,7 @@ def build_session(
         builder = builder.master(settings.spark.master)
     for key, value in conf.items():
         builder = builder.config(key, value)
+    existing = SparkSession.getActiveSession()
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # JAVA_GATEWAY_EXITED and friends: make them one readable line
@@ -196,6 +261,9 @@ def build_session(
             fix="run `lake doctor` (Java 17/21, jars, memory); JAVA_HOME must point to a JDK",
         ) from exc
     spark.sparkContext.setLogLevel(settings.spark.log_level)
+    global _built
+    if existing is None:
+        _built = spark  # this command's own session: end_of_command stops it
     return spark
 
 
@@ -272,3 +340,22 @@ def submit_command(
     cmd.append(str(job))
     cmd.extend(job_args)
     return cmd
+
+
+def begin_command() -> None:
+    """Forget any session an earlier command of this process built (tests call ``main`` many
+    times in one process around a shared session): :func:`end_of_command` stops only a session
+    built after this call."""
+    global _built
+    _built = None
+
+
+def end_of_command() -> None:
+    """What every command and job does last, succeeded or not: stop its Spark session (the
+    lineage listener writes its last events then) and copy the lineage it emitted to the lake's
+    journal (``meta/lineage/``, :mod:`lake.lineage_journal`), so any container or host reads it."""
+    global _built
+    session, _built = _built, None
+    if session is not None:
+        session.stop()
+    publish_recorded()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from lake.metastore import MetastoreState
+from lake.metastore import start as start_metastore
+from lake.metastore import stop as stop_metastore
 from lake.minio_server import ServerState, start
 from lake.processes import stop_pid
 from lake.settings import Settings, load_settings
@@ -73,6 +78,12 @@ def base_settings(tmp: Path) -> Settings:
             "minio": {"state_file": str(tmp / "no-state.json")},
             "lineage": {"file": str(tmp / "lineage" / "events.jsonl")},
             "reports": {"dir": str(tmp / "reports")},
+            # No catalog unless the `metastore` fixture gives one (never the developer's).
+            "catalog": {
+                "state_file": str(tmp / "no-metastore.json"),
+                "credentials_file": str(tmp / "no-metastore-credentials.json"),
+                "warehouse": str(tmp / "warehouse"),
+            },
         },
     )
 
@@ -99,6 +110,19 @@ def lake_env(settings: Settings, **extra: str) -> dict[str, str]:
             ),
         }
     )
+    catalog = settings.catalog
+    if catalog.url:  # the run's metastore, never the developer's (var/metastore)
+        env.update(
+            {
+                "LAKE__CATALOG__URL": catalog.url,
+                "LAKE__CATALOG__USER": catalog.user,
+                "LAKE__CATALOG__PASSWORD": catalog.password,
+                "LAKE__CATALOG__WAREHOUSE": str(catalog.warehouse),
+                "LAKE__CATALOG__REGISTER": str(catalog.register).lower(),
+            }
+        )
+    else:
+        env["LAKE__CATALOG__ENABLED"] = "false"
     env.update(extra)
     return env
 
@@ -132,9 +156,53 @@ def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMinio]:
         stop_pid(server.state.pid)
 
 
+@dataclass(frozen=True)
+class RunningMetastore:
+    """The run's PostgreSQL holding the Hive metastore (the catalog)."""
+
+    state: MetastoreState
+    user: str
+    password: str
+
+
+def start_test_metastore(tmp: Path) -> RunningMetastore:
+    """Start a throw-away PostgreSQL cluster (real process) under ``tmp``, on a free port.
+
+    ``tmp`` must be reachable by the account PostgreSQL runs as (``postgres`` under root).
+    """
+    user, password = "lake_metastore", secrets.token_urlsafe(18)
+    state = start_metastore(
+        data_dir=tmp / "pgdata",
+        host="127.0.0.1",
+        port=0,
+        database="metastore",
+        user=user,
+        password=password,
+        log_file=tmp / "postgres.log",
+        die_with_parent=True,
+    )
+    return RunningMetastore(state=state, user=user, password=password)
+
+
 @pytest.fixture(scope="session")
-def lake_settings(minio: RunningMinio, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings pointing at the test MinIO, with its bucket created."""
+def metastore() -> Iterator[RunningMetastore]:
+    """One PostgreSQL for the run's catalog, started before Spark (its session needs it)."""
+    tmp = Path(tempfile.mkdtemp(prefix="lake-metastore-"))
+    if os.geteuid() == 0:  # PostgreSQL runs as 'postgres' and must reach its directory
+        shutil.chown(tmp, user="postgres")
+    server = start_test_metastore(tmp)
+    try:
+        yield server
+    finally:
+        stop_metastore(server.state.pid)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lake_settings(
+    minio: RunningMinio, metastore: RunningMetastore, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings pointing at the test MinIO and metastore, with the bucket created."""
     tmp = tmp_path_factory.mktemp("lake")
     settings = base_settings(tmp).with_overrides(
         {
@@ -145,6 +213,15 @@ def lake_settings(minio: RunningMinio, tmp_path_factory: pytest.TempPathFactory)
                 "bucket": "lake-test",
             },
             "spark": {"shuffle_partitions": 2, "ui_enabled": False},
+            "catalog": {
+                "url": metastore.state.url,
+                "user": metastore.user,
+                "password": metastore.password,
+                "warehouse": str(tmp / "warehouse"),
+                # Every session has the catalog; only the catalog tests register tables (each
+                # first registration is two Delta commits: the suite would pay them per run).
+                "register": False,
+            },
         }
     )
     ensure_bucket(settings)

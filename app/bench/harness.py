@@ -179,6 +179,7 @@ def _plain_overrides(settings: Settings, task: dict[str, dict[str, Any]]) -> dic
         "lineage": {"file": str(settings.lineage.file)},
         "reports": {"dir": str(settings.reports.dir)},
         "security": {"pseudonymisation_key_file": str(settings.security.pseudonymisation_key_file)},
+        "catalog": {"enabled": settings.catalog.enabled},
     }
     for section, values in task.items():
         plain.setdefault(section, {}).update(values)
@@ -252,6 +253,8 @@ def run_bench(
         "lineage": {"file": str(run_dir / "lineage" / "events.jsonl")},
         "reports": {"dir": str(run_dir / "reports")},
         "security": {"pseudonymisation_key_file": str(output / "secrets" / "bench.key")},
+        # The bench's tables live in its own store: never in the developer's catalog.
+        "catalog": {"enabled": False},
     }
     if options.driver_memory:
         common["spark"] = {"driver_memory": options.driver_memory}

@@ -22,19 +22,25 @@ from app.cli import (
     access,
     audit,
     bench,
+    contract,
     governance,
     inspect_table,
     jobs,
     lifecycle,
     locks,
     migrate,
+    optimize,
     quality,
     reports,
+    serve,
     server,
+    sql,
+    users,
 )
 from lake import __version__
 from lake.errors import LakeError
 from lake.settings import load_settings
+from lake.spark import begin_command, end_of_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,26 +60,65 @@ def build_parser() -> argparse.ArgumentParser:
         server,
         jobs,
         migrate,
+        contract,
         quality,
         governance,
         reports,
         lifecycle,
         audit,
         locks,
+        optimize,
         access,
         bench,
         inspect_table,
+        sql,
+        serve,
+        users,
     ):
         module.register(sub)
     return parser
+
+
+# The MinIO role each command takes when it would otherwise run on the root keys `lake up` wrote
+# (lake.access.command_settings; policy/minio-roles.yaml): root keys serve only `lake up` and
+# `lake access apply`. Jobs choose theirs by the layers they write (`run`, `submit`).
+COMMAND_ROLES = {
+    **dict.fromkeys(
+        (
+            "runs",
+            "inspect",
+            "quality",
+            "lineage",
+            "tags",
+            "export",
+            "catalog",
+            "cloud",
+            "study",
+            "reports",
+            "audit",
+            "sql",
+            "contract",  # `contract check` then tries its draft in a local scratch lake
+        ),
+        "steward",
+    ),
+    "optimize": "pipeline",  # compaction rewrites files of every data layer
+    "lifecycle": "lifecycle",
+    "rgpd": "lifecycle",
+    "migrate": "transformation",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lake`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    begin_command()
     try:
         settings = load_settings(args.config)
+        if args.command in COMMAND_ROLES:
+            from lake.access import command_settings
+
+            settings, _ = command_settings(settings, COMMAND_ROLES[args.command])
         return int(args.func(settings, args))
     except LakeError as exc:
         if args.debug:
@@ -83,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lake {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        end_of_command()
 
 
 def console() -> None:

@@ -221,6 +221,7 @@ def write_dashboard(
     """
     from governance.dashboard import compute_indicators, render_dashboard
     from governance.evidence import published_schemas, read_stamp
+    from lake import meta_tables
 
     reports = settings.reports.dir
     eligible = [
@@ -236,6 +237,8 @@ def write_dashboard(
         study=read_stamp(reports / "etude" / "index.html"),
         cloud=read_stamp(reports / "cloud.html"),
         generated_at=now or dt.datetime.now(dt.UTC),
+        # the directions' sign-offs and fix requests (`lake serve`), from the lake
+        decisions=meta_tables.read(settings, meta_tables.REVIEW_DECISIONS),
     )
     links = {"A13": "quality/index.html", "A15": "etude/index.html", "A09": "cloud.html"}
     render_dashboard(indicators, reports / "tableau-de-bord.html", links=links)

@@ -37,9 +37,9 @@ def project(tmp_path: Path):
     """A throw-away project directory holding the repository's lake.toml."""
     shutil.copy(REPO / "lake.toml", tmp_path / "lake.toml")
     yield tmp_path
-    state = tmp_path / "var/minio/server.json"
-    if state.is_file():  # the test failed half-way: never leave a server behind
-        stop_pid(json.loads(state.read_text())["pid"])
+    for state in (tmp_path / "var/minio/server.json", tmp_path / "var/metastore/server.json"):
+        if state.is_file():  # the test failed half-way: never leave a server behind
+            stop_pid(json.loads(state.read_text())["pid"])
 
 
 def test_up_status_down_lifecycle(project: Path) -> None:

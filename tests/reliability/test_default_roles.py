@@ -6,8 +6,10 @@ real processes: ``lake up`` (a fresh MinIO, which installs the roles), then the 
 table of another source is left out); the commands after ``lake run`` only read. The
 MinIO server sends its own audit log (one JSON record per request, with the access key that
 signed it) to a webhook of this test: that record, kept by the server and not by the lake, is
-the evidence. No object of the bucket may be written or deleted by the root user; the data
-tables of every layer must have been written, by the ``pipeline`` role's user only.
+the evidence. No object of the bucket may be written or deleted by the root user, and after
+``lake access apply`` no request at all may be signed by it (the read-only commands take the
+``steward`` role); the data tables of every layer must have been written, by the ``pipeline``
+role's user only.
 """
 
 from __future__ import annotations
@@ -76,6 +78,16 @@ class AuditLog:
                 and r["api"].get("statusCode", 0) < 300
             ]
 
+    def requests_after(self, key: str) -> list[tuple[str, str, str]]:
+        """``(access key, API, object)`` of every request received after the one on ``key``."""
+        with self.lock:
+            marks = [i for i, r in enumerate(self.records) if r.get("api", {}).get("object") == key]
+            return [
+                (r.get("accessKey", ""), r["api"]["name"], r["api"].get("object", ""))
+                for r in self.records[marks[0] + 1 :]
+                if "api" in r
+            ]
+
     def saw_object(self, key: str) -> bool:
         with self.lock:
             return any(r.get("api", {}).get("object") == key for r in self.records)
@@ -113,9 +125,9 @@ def project(tmp_path: Path) -> Iterator[Path]:
         (home / entry.name).symlink_to(entry)
     shutil.copy(REPO / "lake.toml", home / "lake.toml")
     yield home
-    state = home / "var/minio/server.json"
-    if state.is_file():
-        stop_pid(json.loads(state.read_text())["pid"])
+    for state in (home / "var/minio/server.json", home / "var/metastore/server.json"):
+        if state.is_file():
+            stop_pid(json.loads(state.read_text())["pid"])
 
 
 def demo_commands() -> list[list[str]]:
@@ -164,27 +176,44 @@ def test_the_demo_run_writes_no_object_as_the_root_user(
     # a fresh MinIO gets the roles at once (checked after the audit, the main evidence)
     secrets = project / "var" / "secrets"
     roles_after_up = sorted(p.name for p in secrets.glob("minio-*.json"))
-    for command in demo_commands():
+    root_key, root_secret = read_credentials_file(project / "var/minio/credentials.json")
+    from minio import Minio
+    from minio.error import S3Error
+
+    endpoint = json.loads((project / "var/minio/server.json").read_text())["endpoint"]
+    client = Minio(endpoint.removeprefix("http://"), root_key, root_secret, secure=False)
+
+    def mark() -> str:
+        """A request of ours the audit log must show (it is sent asynchronously): a mark in it."""
+        sentinel = f"audit-sentinel-{uuid.uuid4().hex}"
+        with pytest.raises(S3Error):
+            client.stat_object("lake", sentinel)
+        deadline = time.monotonic() + 60
+        while not audit.saw_object(sentinel) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert audit.saw_object(sentinel), "MinIO's audit log never reached the webhook"
+        return sentinel
+
+    commands = demo_commands()
+    assert commands[0] == ["access", "apply"], commands  # the only admin step of the demo
+    lake(*commands[0], timeout=300)
+    after_admin = mark()
+    for command in commands[1:]:
         if command == ["run"]:
             command = ["run", "--source", "adoptions"]  # one source: the same path, shorter
         elif command[:2] == ["lineage", "show"]:
             continue  # it names a table of another source
         lake(*command, timeout=1800)  # minutes on 2 busy cores
 
-    root_key, root_secret = read_credentials_file(project / "var/minio/credentials.json")
-    # the audit log is sent asynchronously: wait for a request made after the run
-    from minio import Minio
-    from minio.error import S3Error
-
-    endpoint = json.loads((project / "var/minio/server.json").read_text())["endpoint"]
-    client = Minio(endpoint.removeprefix("http://"), root_key, root_secret, secure=False)
-    sentinel = f"audit-sentinel-{uuid.uuid4().hex}"
-    with pytest.raises(S3Error):
-        client.stat_object("lake", sentinel)
-    deadline = time.monotonic() + 60
-    while not audit.saw_object(sentinel) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert audit.saw_object(sentinel), "MinIO's audit log never reached the webhook"
+    last = mark()
+    # root keys serve only `lake up` and `lake access apply`: after them, not one request
+    # (read or write) is signed by the root user; every command took its role
+    by_root_after = [
+        (api, key)
+        for user, api, key in audit.requests_after(after_admin)
+        if user == root_key and key != last
+    ]
+    assert by_root_after == [], f"{len(by_root_after)} request(s) by root: {by_root_after[:10]}"
 
     writes = audit.writes()
     by_root = sorted({(api, key) for user, api, key in writes if user == root_key})
