@@ -136,7 +136,7 @@ def gold_entry(
         "lake.source": ", ".join(indicator.sources),
         "lake.exposure_level": str(min(levels)),
         "lake.personal_data": str(indicator.personal).lower(),
-        "lake.grain": ", ".join(indicator.grain),
+        "lake.grain": ",".join(indicator.grain),  # the gold writer's own format
     }
     return TableEntry(
         "gold",

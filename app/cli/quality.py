@@ -99,7 +99,8 @@ def table_schema(settings: Settings, table: str) -> dict[str, Any]:
 
         delta = open_table(settings, table_uri(settings, "gold", name))
         meta = delta.metadata()
-        grain = [g for g in meta.configuration.get("lake.grain", "").split(",") if g]
+        declared = meta.configuration.get("lake.grain", "").split(",")
+        grain = [g.strip() for g in declared if g.strip()]
         arrow: Any = delta.schema().to_arrow()  # a pyarrow.Schema
         fields = [(f.name, _spark_type(str(f.type)), None, f.nullable) for f in arrow]
         return schema_for_fields(name, meta.name or name, meta.description or "", fields, grain)

@@ -163,6 +163,13 @@ def test_comments_and_properties_come_from_the_contract(spark, lake) -> None:
     seen = open_table(settings, table_uri(settings, "silver", SOURCE)).metadata()
     assert seen.description == detail["description"]
     assert seen.configuration["lake.owner"] == contract.owner
+    # registration keeps the gold writer's own properties readable: the published Table Schema
+    # of the indicator still has its grain as primary key (`lake reports`, open data)
+    from app.cli.quality import table_schema
+    from ingestion.indicators import INDICATORS
+
+    (indicator,) = [i for i in INDICATORS if i.name == GOLD]
+    assert table_schema(settings, f"gold/{GOLD}")["primaryKey"] == list(indicator.grain)
 
 
 @pytest.mark.spark
