@@ -132,8 +132,13 @@ def test_the_roles_file_grants_each_layer_to_its_role_only() -> None:
         "transformation",
         "pipeline",
         "lifecycle",
+        "steward",
         *(f"reader-level-{n}" for n in (1, 2, 3, 4)),
     }
+    # the read-only commands' role: every layer and meta/ to read, nothing to write, no archive
+    steward = ROLES["steward"]
+    assert steward.write == ()
+    assert {"bronze/", "silver/", "gold/", "quarantine/", "meta/"} <= set(steward.read)
     # only the DPO's lifecycle role reaches the cold archive; no reader writes anything
     assert [r for r in ROLES if "archive/" in ROLES[r].read] == ["lifecycle"]
     ingestion, transformation = ROLES["ingestion"], ROLES["transformation"]
