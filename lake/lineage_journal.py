@@ -98,13 +98,38 @@ def publish(settings: Settings) -> list[str]:
             if not data:
                 continue
             offset_file = _offset_file(path)
+            mine = _of_this_lake(data, settings)
             key = _object_key(origin)
-            store.put_bytes(key, data, {"origin": origin, "events": str(data.count(b"\n"))})
+            if mine:
+                store.put_bytes(key, mine, {"origin": origin, "events": str(mine.count(b"\n"))})
             tmp = offset_file.with_name(offset_file.name + ".tmp")
             tmp.write_text(str(start + len(data)))
             tmp.replace(offset_file)
-            written.append(key)
+            if mine:
+                written.append(key)
     return written
+
+
+def _of_this_lake(data: bytes, settings: Settings) -> bytes:
+    """The lines of ``data`` about this lake: events naming a dataset of its namespace, or no
+    dataset at all. A spool is per host, and one Spark session may serve several lakes (tests,
+    a developer's two buckets): another lake's events never enter this lake's journal."""
+    import json
+
+    from lake.storage import lake_root, openlineage_dataset
+
+    namespace = openlineage_dataset(lake_root(settings) + "/x")[0]
+    kept = []
+    for line in data.splitlines(keepends=True):
+        try:
+            event = json.loads(line)
+            datasets = [*(event.get("inputs") or []), *(event.get("outputs") or [])]
+            spaces = {d.get("namespace") for d in datasets if isinstance(d, dict)}
+        except (ValueError, AttributeError, TypeError):
+            continue  # not an event: nothing any reader could use
+        if not spaces or namespace in spaces:
+            kept.append(line)
+    return b"".join(kept)
 
 
 def publish_quietly(settings: Settings) -> list[str]:

@@ -94,3 +94,16 @@ def test_no_lineage_no_journal(lake) -> None:
     spool.write_text(_event(1))
     assert publish(off) == []
     assert journal_keys(lake) == []
+
+
+def test_another_lakes_events_never_enter_this_journal(lake, tmp_path) -> None:
+    """One Spark session may serve two lakes (one spool per host): each journal keeps its own."""
+    mine = {"eventType": "COMPLETE", "outputs": [{"namespace": f"s3://{lake.storage.bucket}"}]}
+    other = {"eventType": "COMPLETE", "outputs": [{"namespace": "s3://another-lake"}]}
+    spool = spool_files(lake)["spark"]
+    spool.parent.mkdir(parents=True)
+    spool.write_text(json.dumps(other) + "\n" + json.dumps(mine) + "\n" + _event(7))
+    (key,) = publish(lake)
+    seen = _read_back(lake, tmp_path, "host-e")
+    assert [e.get("outputs") for e in seen] == [mine["outputs"], None]
+    assert key.startswith(f"{JOURNAL}spark/")
