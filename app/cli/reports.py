@@ -207,19 +207,20 @@ def cmd_reports(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def write_dashboard(
+def dashboard_indicators(
     settings: Settings, facts: LakeFacts, *, now: dt.datetime | None = None
 ) -> list[Any]:
-    """The roadmap dashboard from what is on disk and in the lake, not from what just ran.
+    """The roadmap indicators from what is on disk and in the lake, not from what just ran.
 
     Schemas are those published where the open-data export puts them (``<reports>/opendata``);
     the study and the cloud framework are judged by the stamps beside their pages against the
     catalogue in ``facts``, so a page left from an earlier run over since-changed data is not met.
+    Used by :func:`write_dashboard` and by ``lake serve``'s dashboard page.
 
     Returns:
         The indicators, as `governance.dashboard.compute_indicators` gives them.
     """
-    from governance.dashboard import compute_indicators, render_dashboard
+    from governance.dashboard import compute_indicators
     from governance.evidence import published_schemas, read_stamp
     from lake import meta_tables
 
@@ -229,7 +230,7 @@ def write_dashboard(
         for t in facts.catalog["tables"]
         if t["layer"] == "gold" and t["level"] == 4 and not t["personal"] and not t["exclusion"]
     ]
-    indicators = compute_indicators(
+    return compute_indicators(
         facts.catalog,
         facts.quality,
         schemas=published_schemas(reports / OPENDATA),
@@ -240,8 +241,17 @@ def write_dashboard(
         # the directions' sign-offs and fix requests (`lake serve`), from the lake
         decisions=meta_tables.read(settings, meta_tables.REVIEW_DECISIONS),
     )
+
+
+def write_dashboard(
+    settings: Settings, facts: LakeFacts, *, now: dt.datetime | None = None
+) -> list[Any]:
+    """The roadmap dashboard page (:func:`dashboard_indicators`); returns the indicators."""
+    from governance.dashboard import render_dashboard
+
+    indicators = dashboard_indicators(settings, facts, now=now)
     links = {"A13": "quality/index.html", "A15": "etude/index.html", "A09": "cloud.html"}
-    render_dashboard(indicators, reports / "tableau-de-bord.html", links=links)
+    render_dashboard(indicators, settings.reports.dir / "tableau-de-bord.html", links=links)
     return indicators
 
 

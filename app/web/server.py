@@ -519,28 +519,10 @@ def _decision_row(
 
 
 def _dashboard_html(settings: Settings) -> str:
-    from app.cli.reports import OPENDATA, gather
-    from governance.dashboard import compute_indicators, render_dashboard
-    from governance.evidence import published_schemas, read_stamp
-    from lake import meta_tables
+    from app.cli.reports import dashboard_indicators, gather
+    from governance.dashboard import render_dashboard
 
-    facts = gather(settings)
-    reports = settings.reports.dir
-    eligible = [
-        t["name"]
-        for t in facts.catalog["tables"]
-        if t["layer"] == "gold" and t["level"] == 4 and not t["personal"] and not t["exclusion"]
-    ]
-    indicators = compute_indicators(
-        facts.catalog,
-        facts.quality,
-        schemas=published_schemas(reports / OPENDATA),
-        open_data_eligible=eligible,
-        study=read_stamp(reports / "etude" / "index.html"),
-        cloud=read_stamp(reports / "cloud.html"),
-        generated_at=dt.datetime.now(dt.UTC),
-        decisions=meta_tables.read(settings, meta_tables.REVIEW_DECISIONS),
-    )
+    indicators = dashboard_indicators(settings, gather(settings))
     links = {"A13": "/qualite/", "A15": "/etude", "A09": "/cloud"}
     with tempfile.TemporaryDirectory() as tmp:
         out = render_dashboard(indicators, Path(tmp) / "tableau-de-bord.html", links=links)
