@@ -1,10 +1,10 @@
 """The sections of the lake's settings, as typed and frozen dataclasses.
 
 One dataclass per ``[section]`` of ``lake.toml`` (storage, minio, spark, lineage, lifecycle,
-reports, security, ingestion, locks, export, catalog), with the defaults written in its fields, and
-:class:`Settings`, which holds one of each plus the project root. :data:`SECTIONS` maps each
-section's name to its dataclass for the loader (:func:`lake.settings.load_settings`), which
-documents where values come from and in which order they win.
+reports, security, ingestion, locks, export, catalog, maintenance), with the defaults written in
+its fields, and :class:`Settings`, which holds one of each plus the project root. :data:`SECTIONS`
+maps each section's name to its dataclass for the loader (:func:`lake.settings.load_settings`),
+which documents where values come from and in which order they win.
 """
 
 from __future__ import annotations
@@ -179,6 +179,16 @@ class CatalogSettings:
 
 
 @dataclass(frozen=True)
+class MaintenanceSettings:
+    """Table maintenance after runs (``lake optimize``'s policy, docs/benchmarks.md)."""
+
+    # After a `lake run` (or a spark-submit job), compact the tables it wrote that passed
+    # max_files data files (many small deliveries make many small files).
+    optimize_after_run: bool = True
+    max_files: int = 32
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a job needs to know, loaded once by :func:`lake.settings.load_settings`."""
 
@@ -195,6 +205,7 @@ class Settings:
     locks: LocksSettings = field(default_factory=LocksSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
 
     @property
     def var_dir(self) -> Path:
@@ -234,4 +245,5 @@ SECTIONS: dict[str, type] = {
     "locks": LocksSettings,
     "export": ExportSettings,
     "catalog": CatalogSettings,
+    "maintenance": MaintenanceSettings,
 }

@@ -141,6 +141,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         files=args.file,
         progress=_say,
     )
+    from app.maintenance import maintain_after_run
+
+    maintain_after_run(spark, settings, summary.records, run_id=summary.run_id, progress=_say)
     rows = [r.as_dict() for r in summary.records]
     if args.json:
         print_json({"run_id": summary.run_id, "records": rows})

@@ -8,9 +8,10 @@ checkpoint of the log. The rows, the versions and time travel are unchanged: old
 
 The policy: without a table, every data table of the lake (bronze, silver, quarantine of each
 contract, the gold indicators) that has more than ``--max-files`` data files is optimized, the
-others are left alone, so it can run after every ``lake run`` or from cron. Named tables are
-optimized whatever their file count. The tables are leased first (one writer per table), so a
-pipeline run and a maintenance pass never write the same table at once.
+others are left alone. ``lake run`` applies the same policy to the tables it wrote
+(``[maintenance]``, :func:`app.maintenance.maintain_after_run`); this command also runs from cron.
+Named tables are optimized whatever their file count. The tables are leased first (one writer per
+table), so a pipeline run and a maintenance pass never write the same table at once.
 
 Registered by :func:`app.cli.main.build_parser`; Spark is imported inside the command.
 """
@@ -18,65 +19,12 @@ Registered by :func:`app.cli.main.build_parser`; Spark is imported inside the co
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.cli.commands import print_json
 from app.errors import AppError
+from app.maintenance import lake_tables, optimize_tables
 from lake.settings import Settings
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-    from lake.delta_io import OptimizeResult
-
-# Past this many data files a table is compacted by the policy (``lake optimize`` alone).
-DEFAULT_MAX_FILES = 32
-
-
-def lake_tables(settings: Settings) -> dict[str, tuple[str, ...]]:
-    """Every data table the lake may hold, ``LAYER/NAME`` -> its Z-order columns."""
-    from ingestion.indicators import INDICATORS
-    from lake.contracts import load_contracts
-
-    tables: dict[str, tuple[str, ...]] = {}
-    for source, contract in sorted(load_contracts(settings.root).items()):
-        tables[f"bronze/{source}"] = ()
-        tables[f"silver/{source}"] = tuple(contract.primary_key)
-        tables[f"quarantine/{source}"] = ()
-    for indicator in INDICATORS:
-        tables[f"gold/{indicator.name}"] = ()
-    return tables
-
-
-def optimize_tables(
-    spark: SparkSession,
-    settings: Settings,
-    tables: dict[str, tuple[str, ...]],
-    *,
-    max_files: int | None,
-    checkpoint: bool = True,
-) -> list[OptimizeResult]:
-    """Optimize ``tables`` (``LAYER/NAME`` -> Z-order columns) that exist; with ``max_files``,
-    only those with more data files than that (the policy), else every one of them."""
-    from lake import delta_io
-    from lake.storage import table_uri
-
-    results = []
-    for table, zorder in tables.items():
-        layer, _, name = table.partition("/")
-        uri = table_uri(settings, layer, name)  # type: ignore[arg-type]
-        if not delta_io.table_exists(spark, uri):
-            continue
-        results.append(
-            delta_io.optimize_table(
-                spark,
-                uri,
-                zorder_by=zorder,
-                checkpoint=checkpoint,
-                min_files=2 if max_files is None else max_files + 1,
-            )
-        )
-    return results
 
 
 def cmd_optimize(settings: Settings, args: argparse.Namespace) -> int:
@@ -100,7 +48,8 @@ def cmd_optimize(settings: Settings, args: argparse.Namespace) -> int:
             wanted[table] = known.get(table, ())
         max_files = None
     else:
-        wanted, max_files = known, args.max_files
+        wanted = known
+        max_files = settings.maintenance.max_files if args.max_files is None else args.max_files
     layers = sorted({t.partition("/")[0] for t in wanted})
     settings, _ = job_settings(settings, layers)
     spark = build_session(settings, app_name="lake-optimize")
@@ -148,9 +97,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-files",
         type=int,
-        default=DEFAULT_MAX_FILES,
-        help=f"without TABLE: optimize tables with more data files than this "
-        f"(default {DEFAULT_MAX_FILES})",
+        default=None,
+        help="without TABLE: optimize tables with more data files than this "
+        "(default maintenance.max_files in lake.toml, 32)",
     )
     p.add_argument("--no-checkpoint", action="store_true", help="do not write a log checkpoint")
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -54,6 +54,9 @@ def main(layers: list[str], argv: list[str] | None = None, *, description: str) 
             job="/".join(layers),
             wait_s=args.wait,
         )
+        from app.maintenance import maintain_after_run
+
+        maintain_after_run(spark, settings, summary.records, run_id=summary.run_id, progress=say)
     except LakeError as exc:
         print(f"{'/'.join(layers)}: error: {exc}", file=sys.stderr)
         end_of_command()  # the FAIL events are facts too

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
-from app.cli.optimize import optimize_tables
+from app.maintenance import maintain_after_run, optimize_tables, tables_changed
+from ingestion.runlog import RunRecord, now
 from lake import delta_io
 from lake.delta_reader import snapshot
 from lake.errors import TableError
-from lake.storage import object_client
+from lake.leases import list_leases
+from lake.storage import object_client, table_uri
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio]
 
@@ -90,3 +94,76 @@ def test_an_optimize_on_a_checkpoint_version_leaves_delta_its_own_checkpoint(
     ]
     assert "00000000000000000010.checkpoint.parquet" in names
     assert snapshot(lake_settings, fresh_table).rows == 100
+
+
+def _record(layer: str, source: str, status: str = "succeeded", **counts: int) -> RunRecord:
+    return RunRecord(
+        run_id="r",
+        batch_id="b",
+        source=source,
+        layer=layer,
+        status=status,  # type: ignore[arg-type]
+        started_at=now(),
+        **counts,
+    )
+
+
+def test_the_tables_a_run_changed() -> None:
+    records = [
+        _record("bronze", "adoptions", rows_out=10),
+        _record("silver", "adoptions", rows_out=8, quarantined=2),
+        _record("silver", "pvt_visas"),  # nothing written
+        _record("bronze", "hr", "failed", rows_out=5),
+        _record("gold", "adoptions", rows_out=3, file_uri="s3a://lake/gold/adoptions_par_pays"),
+    ]
+    assert tables_changed(records) == [
+        "bronze/adoptions",
+        "gold/adoptions_par_pays",
+        "quarantine/adoptions",
+        "silver/adoptions",
+    ]
+
+
+def test_after_a_run_the_tables_it_wrote_past_the_file_count_are_compacted(
+    spark, lake_settings
+) -> None:
+    """`lake run`'s maintenance ([maintenance] in lake.toml): only the tables the run changed,
+    only past max_files, under their leases; switched off, nothing."""
+    bucket = f"lake-maint-{secrets.token_hex(3)}"
+    object_client(lake_settings).make_bucket(bucket)
+    settings = lake_settings.with_overrides(
+        {"storage": {"bucket": bucket}, "maintenance": {"max_files": 4}}
+    )
+    written, untouched, small = (
+        table_uri(settings, "bronze", "adoptions"),
+        table_uri(settings, "bronze", "pvt_visas"),
+        table_uri(settings, "quarantine", "adoptions"),
+    )
+    _deliveries(spark, written, 6)
+    _deliveries(spark, untouched, 6)
+    _deliveries(spark, small, 2)
+    records = [
+        _record("bronze", "adoptions", rows_out=10, quarantined=1),
+        _record("bronze", "pvt_visas", "failed", rows_out=10),
+    ]
+    off = settings.with_overrides({"maintenance": {"optimize_after_run": False}})
+    assert maintain_after_run(spark, off, records, run_id="r0") == []
+    assert delta_io.data_file_count(spark, written) == 6
+
+    said: list[str] = []
+    results = maintain_after_run(spark, settings, records, run_id="r1", progress=said.append)
+
+    assert {r.uri: (r.files_before, r.files_after) for r in results} == {
+        written: (6, 1),
+        small: (2, 2),
+    }
+    assert delta_io.data_file_count(spark, untouched) == 6  # the failed step's table: left
+    assert said == [
+        f"maintenance: {written} compacted, 6 -> 1 file(s) (more than maintenance.max_files = 4)"
+    ]
+    assert snapshot(settings, written).rows == 60  # what delta-rs reads: every row
+    # both tables were leased for the pass, and released
+    assert {(str(name), lease.state) for name, lease in list_leases(settings)} == {
+        ("bronze/adoptions", "released"),
+        ("quarantine/adoptions", "released"),
+    }
