@@ -133,10 +133,13 @@ lock:
 	   /tmp/meae-datalake-lock/bin/pip freeze --exclude-editable | grep -v '^meae-datalake' ) > constraints.txt
 	@rm -rf /tmp/meae-datalake-lock
 
-# docker-compose reads its MinIO credentials from .env (git-ignored, mode 600), never from the file.
+# docker-compose reads its secrets from .env (git-ignored, mode 600), never from the file: MinIO's
+# root keys, the pseudonymisation key, the catalog database's password, the web session key and
+# the first web account's password (generated once, kept across rewrites; decision 0014).
 compose-env: setup
 	@$(PY) -c "from lake.settings import load_settings; from lake.minio_server import write_compose_env; \
-	s = load_settings(); print('wrote', write_compose_env(s.root / '.env', s.storage.credentials_file))"
+	s = load_settings(); print('wrote', write_compose_env(s.root / '.env', s.storage.credentials_file), \
+	'(web app: sign in as admin with its LAKE_SERVE_ADMIN_PASSWORD)')"
 
 clean:
 	-@$(LAKE) down 2>/dev/null

@@ -1,8 +1,8 @@
 """``lake doctor``: every piece the lake needs, checked, one line each with the fix.
 
 Checks are independent and never raise: each returns a :class:`Check`. They go from the bottom of
-the stack up (Python, Java, Python packages, jars, MinIO binary, credentials, server, bucket), so
-the first failing line is usually the one to fix first.
+the stack up (Python, Java, Python packages, jars, MinIO binary, credentials, server, bucket,
+catalog), so the first failing line is usually the one to fix first.
 """
 
 from __future__ import annotations
@@ -195,6 +195,22 @@ def check_bucket(settings: Settings) -> Check:
     return Check("bucket", True, f"s3://{settings.storage.bucket} readable and writable")
 
 
+def check_catalog(settings: Settings) -> Check:
+    """The shared catalog (Hive metastore on PostgreSQL, decision 0011): reachable with the
+    lake's login, and how many tables are registered. Off or unknown is not a failure (tables
+    by path still work); a known database that refuses or does not answer is."""
+    from app.catalog_status import catalog_status
+
+    status = catalog_status(settings)
+    if not status.enabled:
+        return Check("catalog", True, status.line())
+    if status.url is None and not settings.catalog.url:  # `lake up` starts it with MinIO
+        return Check("catalog", True, "not started: tables by path only until `lake up`")
+    if not status.reachable:
+        return Check("catalog", False, status.line(), status.fix or "")
+    return Check("catalog", True, status.line())
+
+
 CHECKS: tuple[Callable[[Settings], Check], ...] = (
     check_python,
     check_java,
@@ -204,6 +220,7 @@ CHECKS: tuple[Callable[[Settings], Check], ...] = (
     check_credentials,
     check_server,
     check_bucket,
+    check_catalog,
 )
 
 

@@ -1,9 +1,9 @@
 # The one lake image: Java 17 and Python 3.11 from Debian, the project in a venv with its pinned
 # dependencies (-c constraints.txt), the Spark jars and reference files in place. It runs the
-# runner (the Spark driver, `lake submit`), the Spark master and the Spark workers
-# (pyspark's own bin/spark-class), so driver and executors share one interpreter and one set of
-# packages. The jars come from the artifacts image `lake setup docker` builds from the user
-# cache (`make jars`); no Maven and no Ivy at build or run time.
+# runner (the Spark driver, `lake submit`), the Spark master and the Spark workers (pyspark's own
+# bin/spark-class), so driver and executors share one interpreter and one set of packages, and
+# the web application (`lake serve`). The jars come from the artifacts image `lake setup docker`
+# builds from the user cache (`make jars`); no Maven and no Ivy at build or run time.
 ARG ARTIFACTS=meae-datalake/artifacts:missing-run-lake-setup-docker
 FROM ${ARTIFACTS} AS artifacts
 
@@ -34,6 +34,16 @@ COPY constraints.txt ./
 RUN python3 -m venv /opt/venv \
     && pip install -q -c constraints.txt -r /tmp/requirements.txt
 COPY --from=artifacts /artifacts/jars /opt/lake/jars
+# The GX Data Docs assets (pinned npm tarballs, each checked against its SHA-512 integrity) are
+# fetched here, at build time, from the npm registry (TLS through the base image's CAs): no
+# container reaches the network for them (decision 0010). Only the module and its two error
+# modules are copied, so this layer is rebuilt when the pinned list changes, not with the code.
+COPY lake/__init__.py lake/errors.py /tmp/gx-assets/lake/
+COPY quality/__init__.py quality/errors.py quality/data_docs_offline.py /tmp/gx-assets/quality/
+ENV LAKE_CACHE_DIR=/opt/lake/cache
+RUN PYTHONPATH=/tmp/gx-assets python -c \
+       "from quality.data_docs_offline import ensure_assets; print('GX assets in', ensure_assets())" \
+    && rm -rf /tmp/gx-assets
 COPY pyproject.toml README.md lake.toml ./
 COPY lake ./lake
 COPY ingestion ./ingestion

@@ -65,10 +65,12 @@ def write_compose_env(
 ) -> Path:
     """Write the ``.env`` docker-compose reads (mode 0600), with this project's credentials.
 
-    The Marquez database password and the pseudonymisation key (hex, 32 bytes: every lake
-    container pseudonymises with it, so a rerun or another container gives the same pseudonyms)
-    are generated once and kept across rewrites: the Marquez volume keeps the password it was
-    created with, and a new key would give everybody new pseudonyms.
+    The database passwords (Marquez's, the catalog's ``LAKE_METASTORE_DB_PASSWORD``), the
+    pseudonymisation key (hex, 32 bytes: every lake container pseudonymises with it, so a rerun
+    or another container gives the same pseudonyms), the web application's session key
+    (``LAKE_SERVE_SECRET``) and its first account's password (``LAKE_SERVE_ADMIN_PASSWORD``) are
+    generated once and kept across rewrites: a database volume keeps the password it was created
+    with, and a new key would give everybody new pseudonyms (and sign everybody out).
 
     Args:
         path: The env file to write.
@@ -89,6 +91,11 @@ def write_compose_env(
         or secrets.token_urlsafe(24),
         "LAKE_PSEUDONYMISATION_KEY": previous.get("LAKE_PSEUDONYMISATION_KEY")
         or secrets.token_hex(32),
+        "LAKE_METASTORE_DB_PASSWORD": previous.get("LAKE_METASTORE_DB_PASSWORD")
+        or secrets.token_urlsafe(24),
+        "LAKE_SERVE_SECRET": previous.get("LAKE_SERVE_SECRET") or secrets.token_hex(32),
+        "LAKE_SERVE_ADMIN_PASSWORD": previous.get("LAKE_SERVE_ADMIN_PASSWORD")
+        or secrets.token_urlsafe(18),
     }
     for name in COMPOSE_PORTS:
         if ports and name in ports:

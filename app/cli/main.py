@@ -102,6 +102,9 @@ COMMAND_ROLES = {
         "steward",
     ),
     "optimize": "pipeline",  # compaction rewrites files of every data layer
+    # the web app reads what the steward reads, writes only its decisions and accounts
+    "serve": "web",
+    "users": "web",
     "lifecycle": "lifecycle",
     "rgpd": "lifecycle",
     "migrate": "transformation",

@@ -116,6 +116,7 @@ def cmd_down(settings: Settings, args: argparse.Namespace) -> int:
 
 def status_report(settings: Settings) -> dict[str, Any]:
     """What ``lake status --json`` prints."""
+    from app.catalog_status import catalog_status
     from lake.minio_server import health_live, is_running, read_state
     from lake.storage import lake_root
 
@@ -143,6 +144,7 @@ def status_report(settings: Settings) -> dict[str, Any]:
         },
         "reports_dir": str(settings.reports.dir),
         "config_file": str(settings.config_file) if settings.config_file else None,
+        "catalog": catalog_status(settings).as_dict(),
     }
 
 
@@ -165,7 +167,16 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         )
         print(f"lineage   {report['lineage']['transport']} -> {report['lineage']['events']}")
         print(f"reports   {report['reports_dir']}")
+        print(f"catalog   {_catalog_line(report['catalog'])}")
     return 0 if report["running"] else 3
+
+
+def _catalog_line(catalog: dict[str, Any]) -> str:
+    from app.catalog_status import CatalogStatus
+
+    status = CatalogStatus(**catalog)
+    line = status.line() + (" (started by `lake up`)" if status.managed_by_lake_up else "")
+    return line + (f" -> fix: {status.fix}" if status.fix and not status.reachable else "")
 
 
 def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:

@@ -26,12 +26,18 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
-    from app.web.accounts import add_account
+    from app.web.accounts import add_account, load_accounts
 
+    password = _password(args)
+    if args.if_absent:
+        existing = load_accounts(settings).get(args.login)
+        if existing is not None:  # a first-start account: never reset what its owner changed
+            print(f"account {existing.login}: exists, unchanged")
+            return 0
     account = add_account(
         settings,
         args.login,
-        _password(args),
+        password,
         level=args.level,
         directions=args.direction or (),
         display_name=args.name,
@@ -95,6 +101,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--password-stdin",
         action="store_true",
         help="read the password from the first line of standard input",
+    )
+    p.add_argument(
+        "--if-absent",
+        action="store_true",
+        help="do nothing when the login exists (an account made at a container's first start)",
     )
     p.set_defaults(func=cmd_add)
     p = actions.add_parser("list", help="every account with its role (never a hash)")

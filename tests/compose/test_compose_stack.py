@@ -1,21 +1,31 @@
-"""The docker-compose demo, run for real on a Docker engine (issue 16).
+"""The docker-compose demo, run for real on a Docker engine (issues 16, 19 and 20).
 
 On a machine without an engine the module starts a private one (state in the user cache,
 ``lake.docker_engine``), builds the images (cached: a warm run builds nothing), writes an env
 file like ``make compose-env`` with free host ports in a temporary directory and runs
 ``docker compose up`` under a unique project name. While the runner works, the same deliveries
-are ingested locally (the session MinIO and SparkSession) with the same pseudonymisation key.
+are ingested locally (the session MinIO and SparkSession) with the same pseudonymisation key, but
+only when a selected test compares with that local run (``-k`` on the other tests skips it).
 Then, from the host: executors ran on both worker containers, silver and gold on the compose
-MinIO equal the local run (delta-rs), every batch reconciles, the reports server answers with
-the index, study, dashboard and a quality page whose figures are the lake's, every gold table is
+MinIO equal the local run (delta-rs), every batch reconciles, tables are found by name in the
+shared catalog from a container that did not write them (``lake sql``, ``spark.table``) with the
+counts delta-rs reads on the host, ``lake status`` in a container reports the catalog, the web
+application (``lake serve``) signs the first account in and shows quality pages whose figures
+are the lake's, the dashboard, the study and the offline GX Data Docs, every gold table is
 classified from the lineage stored in the lake, a redelivery run in a new container updates no
 row, and ``docker compose down -v`` leaves nothing behind. Whatever the outcome, everything the
 module started is stopped. It never skips: no engine means a failure that says why.
+
+``LAKE_COMPOSE_PROJECT=<name> LAKE_COMPOSE_ENV_FILE=<.env>`` runs the tests against a project
+already up (built and started by hand, e.g. while changing a test); the module then neither
+builds nor starts it, and only the last test takes it down.
 """
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
+import os
 import re
 import secrets
 import shutil
@@ -28,6 +38,7 @@ from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -35,7 +46,7 @@ from conftest import REPO, base_settings, lake_env
 from lake import docker_engine
 from lake.errors import LakeError
 from lake.layers import Layer
-from lake.minio_server import write_compose_env
+from lake.minio_server import COMPOSE_PORTS, write_compose_env
 from lake.processes import free_port
 from lake.settings import Settings
 
@@ -118,6 +129,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         engine, env = docker_engine.prepare(base_settings(tmp), progress=print)
     except LakeError as exc:
         pytest.fail(f"No Docker engine for the compose test: {exc}", pytrace=False)
+    reused = os.environ.get("LAKE_COMPOSE_PROJECT")
+    if reused:  # a project brought up by hand: use it as it is
+        env_file = Path(os.environ["LAKE_COMPOSE_ENV_FILE"])
+        values = dict(
+            line.split("=", 1) for line in env_file.read_text(encoding="utf-8").splitlines()
+        )
+        ports = {name: int(values[name]) for name in COMPOSE_PORTS if name in values}
+        ports = {name: ports.get(name, default) for name, default in COMPOSE_PORTS.items()}
+        try:
+            yield Stack(reused, env, env_file, ports, values)
+        finally:
+            docker_engine.stop_engine(engine)
+        return
     ports = {name: free_port() for name in ("LAKE_MINIO_PORT", "LAKE_MINIO_CONSOLE_PORT")}
     ports |= {name: free_port() for name in ("LAKE_SPARK_UI_PORT", "LAKE_REPORTS_PORT")}
     env_file = write_compose_env(tmp / ".env", tmp / "credentials.json", ports=ports)
@@ -165,8 +189,15 @@ def local_lake(spark, lake_settings, stack: Stack, tmp_path_factory) -> Settings
 
 
 @pytest.fixture(scope="module")
-def compose_lake(stack: Stack, local_lake: Settings, tmp_path_factory) -> Settings:
-    """The compose lake once its runner has finished (its logs in the failure otherwise)."""
+def compose_lake(stack: Stack, request: pytest.FixtureRequest, tmp_path_factory) -> Settings:
+    """The compose lake once its runner has finished (its logs in the failure otherwise).
+
+    The local comparison run (``local_lake``) is started first, so that it works while the
+    runner does, but only when a selected test needs it: a narrowed run (``-k``) pays for
+    neither the session's Spark nor a second pipeline.
+    """
+    if any("local_lake" in item.fixturenames for item in request.session.items):
+        request.getfixturevalue("local_lake")
     begin = time.monotonic()
     deadline = begin + RUNNER_TIMEOUT_S
     state: dict[str, Any] = {}
@@ -257,30 +288,80 @@ def test_every_batch_reconciles_in_the_run_log(compose_lake) -> None:
         assert _reconciles(row), row
 
 
-def _get(stack: Stack, path: str) -> str:
-    url = f"http://127.0.0.1:{stack.ports['LAKE_REPORTS_PORT']}/{path}"
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        assert resp.status == 200, url
-        return str(resp.read().decode("utf-8"))
+class WebClient:
+    """A browser's part of talking to ``lake serve``: a cookie jar, the forms' CSRF token."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.base = f"http://127.0.0.1:{stack.ports['LAKE_REPORTS_PORT']}"
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        """``(status, final address, body)``; redirects followed, errors returned."""
+        try:
+            with self.opener.open(self.base + path, timeout=60) as resp:
+                return resp.status, resp.url, resp.read().decode("utf-8", errors="replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.url, exc.read().decode("utf-8", errors="replace")
+
+    def page(self, path: str) -> str:
+        status, url, body = self.get(path)
+        assert status == 200, f"{path}: {status} at {url}\n{body[:1500]}"
+        return body
+
+    def sign_in(self, login: str, password: str) -> tuple[int, str, str]:
+        _, _, form = self.get("/connexion")
+        token = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert token, form[:2000]
+        data = urlencode(
+            {"login": login, "password": password, "csrf": unescape(token[1]), "next": "/"}
+        ).encode()
+        try:
+            with self.opener.open(self.base + "/connexion", data=data, timeout=60) as resp:
+                return resp.status, resp.url, resp.read().decode("utf-8", errors="replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.url, exc.read().decode("utf-8", errors="replace")
 
 
-def test_reports_server_answers_with_the_lake_reports(stack: Stack, compose_lake) -> None:
+def _wait_for_serve(stack: Stack, timeout_s: float = 300) -> WebClient:
+    web = WebClient(stack)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            web.get("/connexion")
+            return web
+        except OSError:
+            if time.monotonic() > deadline:
+                logs = stack.compose("logs", "--no-color", "serve", check=False)
+                pytest.fail(f"lake serve did not answer in {timeout_s:.0f}s: {logs[-3000:]}")
+            time.sleep(2)
+
+
+def test_serve_signs_in_the_first_account_and_shows_the_lake_reports(
+    stack: Stack, compose_lake
+) -> None:
     from lake.pages.french import format_count_fr
     from quality import history
     from quality.scoring import group_reviews
 
-    index = _get(stack, "index.html")
-    for href in ("quality/index.html", "etude/index.html", "tableau-de-bord.html"):
-        assert f'href="{href}"' in index, href
-        assert "<html" in _get(stack, href)
-    quality_index = _get(stack, "quality/index.html")
-    pages = re.findall(r'href="([\w-]+\.html)"', quality_index)
+    web = _wait_for_serve(stack)
+    # nothing without an account: the pages send to the sign-in, a wrong password is refused
+    status, url, _ = web.get("/qualite/")
+    assert (status, url.split("?")[0]) == (200, web.base + "/connexion")
+    assert web.sign_in("admin", "not-the-password")[0] == 401
+    # the account made at the first start from .env (LAKE_SERVE_ADMIN_PASSWORD)
+    status, url, home = web.sign_in("admin", stack.values["LAKE_SERVE_ADMIN_PASSWORD"])
+    assert (status, url) == (200, web.base + "/"), home[:2000]
+
+    quality_index = web.page("/qualite/")
+    pages = re.findall(r'href="(/qualite/[\w-]+)"', quality_index)
     assert pages, quality_index[:2000]
     reviews = group_reviews(history.read(compose_lake))
     assert reviews
     checked = 0
     for page in dict.fromkeys(pages):
-        html = unescape(_get(stack, f"quality/{page}"))
+        html = unescape(web.page(page))
         domain = [r for r in reviews if r.domain in html]
         if not domain:
             continue
@@ -292,6 +373,78 @@ def test_reports_server_answers_with_the_lake_reports(stack: Stack, compose_lake
             assert figure in html, f"{page}: {figure!r} not shown"
         checked += 1
     assert checked, "no quality page names a reviewed domain"
+    for path in ("/tableau-de-bord", "/etude", "/cloud", "/catalogue"):
+        assert "<html" in web.page(path), path
+    # the GX Data Docs the runner wrote, offline: their scripts come from this server, fetched
+    # into the image at build time (no container reaches npm)
+    docs = web.page("/gx/index.html")
+    assert "code.jquery.com" not in docs and "unpkg.com" not in docs
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', docs)
+    vendored = [s for s in scripts if "static/vendor/jquery@" in s]
+    assert vendored, scripts
+    assert "jQuery" in web.page("/gx/" + vendored[0].lstrip("./"))
+
+    # a restart loses nothing: the account is in the lake (not reset), the session key in .env
+    stack.compose("restart", "serve", timeout=300)
+    _wait_for_serve(stack)
+    assert "Revues de qualité" in web.page("/qualite/")  # the same cookie, still valid
+    assert "account admin: exists, unchanged" in stack.compose("logs", "--no-color", "serve")
+
+
+def _in_runner(stack: Stack, commands: dict[str, str], timeout: float = 900) -> dict[str, str]:
+    """Each command (sh) in one new container of the runner's service, under its role; the
+    standard output of each, by name."""
+    script = "; ".join(f"echo '@@{name}'; {command}" for name, command in commands.items())
+    out = stack.compose(
+        "run",
+        "--rm",
+        "-T",
+        "--no-deps",
+        "-e",
+        "LAKE__SPARK__MASTER=local[2]",  # the driver's own catalog client is what is checked
+        "lake",
+        script,
+        timeout=timeout,
+    )
+    parts = re.split(r"^@@(\w+)$", out, flags=re.MULTILINE)
+    return {name: text.strip() for name, text in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def test_tables_are_found_by_name_in_another_container(stack: Stack, compose_lake) -> None:
+    from lake.delta_reader import open_table
+    from lake.storage import table_uri
+
+    def rows(layer: Layer, name: str) -> int:
+        return int(
+            open_table(compose_lake, table_uri(compose_lake, layer, name))
+            .to_pyarrow_table()
+            .num_rows
+        )
+
+    silver, gold = rows("silver", "consular_register"), rows("gold", "inscrits_par_pays_poste")
+    out = _in_runner(
+        stack,
+        {
+            "silver": "lake sql --json 'SELECT count(*) AS n FROM silver.consular_register'",
+            "gold": "lake sql --json 'SELECT count(*) AS n FROM gold.inscrits_par_pays_poste'",
+            "table": "python -c 'from lake.settings import load_settings; "
+            "from lake.spark import build_session; spark = build_session(load_settings()); "
+            'print(spark.table("silver.consular_register").count())\'',
+            "status": "lake status --json",
+        },
+    )
+    # by name, from a container that wrote nothing, the counts delta-rs reads on the host
+    assert json.loads(out["silver"])["rows"] == [{"n": silver}], out
+    assert json.loads(out["gold"])["rows"] == [{"n": gold}], out
+    assert out["table"].splitlines()[-1] == str(silver), out
+    # `lake status` there reports the shared catalog, its tables, and never its password
+    catalog = json.loads(out["status"])["catalog"]
+    assert catalog["url"] == "jdbc:postgresql://metastore-db:5432/metastore"
+    assert catalog["reachable"] is True
+    for layer in ("bronze", "silver", "gold"):
+        assert catalog["databases"][layer] == len(_tables(compose_lake, layer)), catalog
+    assert catalog["tables"] == sum(catalog["databases"].values())
+    assert stack.values["LAKE_METASTORE_DB_PASSWORD"] not in json.dumps(out)
 
 
 def test_every_gold_table_is_classified_from_the_lake_lineage(compose_lake) -> None:

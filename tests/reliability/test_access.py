@@ -133,6 +133,7 @@ def test_the_roles_file_grants_each_layer_to_its_role_only() -> None:
         "pipeline",
         "lifecycle",
         "steward",
+        "web",
         *(f"reader-level-{n}" for n in (1, 2, 3, 4)),
     }
     # the read-only commands' role: every layer and meta/ to read, nothing to write, no archive
