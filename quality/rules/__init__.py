@@ -5,7 +5,8 @@ of a failing row), `contract` the rules a contract states by itself, `business` 
 ``contracts/rules/<source>.yaml`` and the review's full list (:func:`suite_rules`).
 
 Rules validate the *conformed* batch: typed columns, plus ``__raw_<col>`` (the cleaned text as
-delivered) for every contract column, and ``<col>_status`` for country columns.
+delivered) for every contract column, and ``<col>_status`` for country columns; the gate adds the
+columns a rule declares (``Rule.adds``: ``__unread_<col>``, the text typing could not read).
 """
 
 from __future__ import annotations

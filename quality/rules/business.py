@@ -3,11 +3,18 @@
 Per-source rules the contract cannot state (a birth date after the registration date, a year in
 the future...) live in ``contracts/rules/<source>.yaml``; :func:`suite_rules` puts them after the
 contract's own rules and checks that every rule id is unique.
+
+A query rule (``unexpected_rows_expectation``) whose condition only bounds one column by dates
+(``judgment_date > DATE'{today}'``, ``d < DATE'1900-01-01' OR d > DATE'{today}'``) is loaded as
+the column expectation it states (:func:`as_column_expectation`), which GX evaluates in its
+aggregate pass with the other column rules instead of a query of its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -110,20 +117,64 @@ def business_rules(contract: Contract, root: Path, *, today: dt.date | None = No
             )
         kwargs = _substitute(raw.get("kwargs") or {}, today)
         found.append(
-            Rule(
-                id=f"{contract.source}.{raw['id']}",
-                expectation=expectation,
-                kwargs=kwargs,
-                where=_substitute(raw.get("where"), today),
-                severity=raw["severity"],
-                column=column,
-                message=raw["message"],
-                fix=raw.get("fix", ""),
-                origin="business",
-                sensitive=column is not None and is_sensitive(contract.column(column)),
+            as_column_expectation(
+                Rule(
+                    id=f"{contract.source}.{raw['id']}",
+                    expectation=expectation,
+                    kwargs=kwargs,
+                    where=_substitute(raw.get("where"), today),
+                    severity=raw["severity"],
+                    column=column,
+                    message=raw["message"],
+                    fix=raw.get("fix", ""),
+                    origin="business",
+                    sensitive=column is not None and is_sensitive(contract.column(column)),
+                ),
+                columns={c.name for c in contract.columns if c.type == "date"},
             )
         )
     return found
+
+
+_DATE_BOUND = re.compile(
+    r"^\s*(?P<col>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op><=|>=|<|>)\s*"
+    r"DATE\s*'(?P<date>\d{4}-\d{2}-\d{2})'\s*$",
+    re.IGNORECASE,
+)
+# failing condition -> (bound of the passing range, strict)
+_BOUNDS = {"<": ("min_value", False), "<=": ("min_value", True)}
+_BOUNDS |= {">": ("max_value", False), ">=": ("max_value", True)}
+
+
+def as_column_expectation(rule: Rule, *, columns: set[str] | None = None) -> Rule:
+    """The rule as ``expect_column_values_to_be_between`` when its query only bounds one column
+    (of ``columns``, the contract's date columns, when given) by dates; any other rule unchanged.
+
+    Same rows either way: a null value fails neither the SQL comparison nor the column
+    expectation (GX ignores nulls), ``col > DATE'd'`` fails exactly the values above
+    ``max_value: d``, ``col >= DATE'd'`` those of ``max_value: d, strict_max: true`` (and the
+    same below ``min_value``).
+    """
+    if rule.expectation != "unexpected_rows_expectation" or not rule.where:
+        return rule
+    terms = [_DATE_BOUND.match(t) for t in re.split(r"\s+OR\s+", rule.where, flags=re.I)]
+    if not all(terms) or len(terms) > 2:
+        return rule
+    found = [t for t in terms if t is not None]
+    column = found[0]["col"]
+    if any(t["col"] != column for t in found) or (columns is not None and column not in columns):
+        return rule
+    kwargs: dict[str, Any] = {"column": column}
+    for t in found:
+        bound, strict = _BOUNDS[t["op"]]
+        if bound in kwargs:  # two lower (or two upper) bounds: leave the query as written
+            return rule
+        kwargs[bound] = t["date"]
+        if strict:
+            kwargs["strict_min" if bound == "min_value" else "strict_max"] = True
+    return dataclasses.replace(
+        rule, expectation="expect_column_values_to_be_between", kwargs=kwargs, where=None
+    )
 
 
 def _refused(

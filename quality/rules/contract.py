@@ -13,6 +13,13 @@ from lake.gates import FAILURE_COUNT, RAW_PREFIX
 from quality.rules.model import Rule, sql_column
 
 MAX_REJECTED_SHARE = 0.5
+# Beside each typed column, the delivered text typing could not read (null when read or empty).
+UNREAD_PREFIX = "__unread_"
+
+
+def unread_column(name: str) -> str:
+    """The gate's column holding the text of ``name`` that typing could not read."""
+    return f"{UNREAD_PREFIX}{name}"
 
 
 def is_sensitive(col: Column) -> bool:
@@ -45,12 +52,21 @@ def contract_rules(contract: Contract) -> list[Rule]:
                 "date": "une date au format " + " ou ".join(_formats_fr(contract)),
                 "boolean": "oui ou non",
             }[col.type]
+            # The text typing could not read: delivered (raw not null) but typed null. As a
+            # column of its own, GX checks it in its aggregate pass with the other column rules
+            # (expect it null), not in a query of its own.
+            unread = unread_column(col.name)
             rules.append(
                 Rule(
                     id=f"{src}.{col.name}.type",
-                    expectation="unexpected_rows_expectation",
-                    kwargs={},
-                    where=f"{sql_column(raw)} IS NOT NULL AND {sql_column(col.name)} IS NULL",
+                    expectation="expect_column_values_to_be_null",
+                    kwargs={"column": unread},
+                    adds=(
+                        (
+                            unread,
+                            f"CASE WHEN {sql_column(col.name)} IS NULL THEN {sql_column(raw)} END",
+                        ),
+                    ),
                     severity="blocking",
                     message=f"ont une valeur illisible dans {label} (attendu : {what})",
                     fix=f"Saisir dans {label} {what}.",

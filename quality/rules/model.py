@@ -7,8 +7,16 @@ whole batch is held; ``warning``: promoted and reported), the column it is about
 completing "N lignes (x %) ..." and what to fix at the source.
 
 Row-level rules also carry the Spark SQL condition that is true for a failing row
-(:func:`failing_condition`). The gate quarantines rows with it and checks, at every review, that it
-flags exactly as many rows as Great Expectations counted: GX stays the authority on the numbers.
+(:func:`failing_condition`). The gate quarantines rows with it; Great Expectations stays the
+authority on the numbers (unexpected counts, rows reviewed, rows rejected), and
+``tests/quality/test_gx_counts.py`` checks on the bundled samples and their planted defects that
+the two agree rule by rule.
+
+Rules are column expectations wherever they can be, so GX evaluates them in its aggregate passes
+(one Spark job for all the column rules of a batch); ``unexpected_rows_expectation`` (a SQL query
+of its own, two jobs or more per rule) is kept for conditions no column expectation states. A rule
+may declare columns it reads that the batch does not carry yet (``adds``: name and Spark SQL
+expression), which the gate adds before the review, e.g. the text typing could not read.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ SEVERITIES: tuple[str, ...] = ("blocking", "warning")
 # Expectations whose failing rows the lake can name (and so quarantine).
 ROW_EXPECTATIONS: tuple[str, ...] = (
     "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
     "expect_column_values_to_be_in_set",
     "expect_column_values_to_not_be_in_set",
     "expect_column_values_to_be_between",
@@ -60,6 +69,8 @@ class Rule:
         origin: ``contract``, ``business`` or ``table_schema``.
         where: For ``unexpected_rows_expectation``: the SQL condition of a failing row.
         sensitive: Failing values are masked wherever they are shown.
+        adds: Columns the rule reads that the gate adds to the batch before the review:
+            ``(name, Spark SQL expression)`` pairs, names starting with ``__`` (never written).
     """
 
     id: str
@@ -73,6 +84,7 @@ class Rule:
     where: str | None = None
     sensitive: bool = False
     meta: Mapping[str, Any] = field(default_factory=dict)
+    adds: tuple[tuple[str, str], ...] = ()
 
     @property
     def scope(self) -> Scope:
@@ -120,6 +132,8 @@ def failing_condition(rule: Rule) -> str:
     col = sql_column(k["column"])
     if kind == "expect_column_values_to_not_be_null":
         return f"({col} IS NULL)"
+    if kind == "expect_column_values_to_be_null":
+        return f"({col} IS NOT NULL)"
     if kind in ("expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"):
         values = ", ".join(_quote(v) for v in k["value_set"])
         negate = "NOT " if kind == "expect_column_values_to_be_in_set" else ""

@@ -169,8 +169,12 @@ def test_irve_contract_rules_check_pattern_enum_and_dates(irve_path: Path, tmp_p
         "value_set": ["Accès libre", "Accès réservé"],
     }
     date = rules["irve.date_maj.type"]
-    assert date.expectation == "unexpected_rows_expectation"
-    assert date.where == "`__raw_date_maj` IS NOT NULL AND `date_maj` IS NULL"
+    # the text typing could not read, checked with the column rules (no query of its own)
+    assert date.expectation == "expect_column_values_to_be_null"
+    assert date.kwargs == {"column": "__unread_date_maj"}
+    assert date.adds == (
+        ("__unread_date_maj", "CASE WHEN `date_maj` IS NULL THEN `__raw_date_maj` END"),
+    )
     assert "une date au format aaaa-mm-jj" in date.message
     assert rules["irve.date_maj.required"].kwargs == {"column": "__raw_date_maj"}
     assert "irve.nom_amenageur.required" not in rules
