@@ -3,8 +3,14 @@
 Each indicator is declared once (:data:`ingestion.indicators.INDICATORS`) as a pure function of
 the silver DataFrames; this module builds each, has the gold gate review it, checks its declared
 column lineage against the columns it really produces and against the lineage of its
-analysed Spark plan (:func:`ingestion.lineage_plan.check_observed`), and writes it. Gold tables
-are rewritten whole (``overwrite``): a rerun gives the same rows, older versions stay readable.
+analysed Spark plan (:func:`ingestion.lineage_plan.check_observed`), and writes it.
+
+When only some silver rows changed since the build gold holds, only the groups they fall in are
+recomputed (:mod:`ingestion.gold_incremental`, decision 0013): the gate still reviews the whole
+new table, and the groups are replaced in one commit. Otherwise (first build, a silver table
+overwritten or migrated, its change feed no longer readable, ``gold.incremental = false``...)
+the indicator is rewritten whole (``overwrite``). Either way each commit records the silver
+versions it was built from, a rerun gives the same rows, older versions stay readable.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ingestion import gold_incremental
 from ingestion.errors import IngestionError
 from ingestion.indicators import INDICATORS, Indicator
 from ingestion.runlog import RunRecord, now
@@ -82,12 +89,28 @@ def _build_one(
         file_uri=uri,
     )
     inputs = {s: delta_io.table_version(spark, u) for s, u in uris.items()}
-    if _built_from(spark, uri) == inputs:
+    built = gold_incremental.built_from(spark, uri)
+    plan = None
+    if built != inputs:
+        plan = gold_incremental.plan(
+            spark, indicator, uris, built, inputs, enabled=settings.gold.incremental
+        )
+    if plan is None or (plan.incremental and not plan.count):
+        # silver unchanged, or only commits that changed no row (a compaction...): gold is
+        # still right; its build keeps naming the older versions, whose range reads empty
         record.status = "skipped"
         record.finished_at = now()
         record.table_version = delta_io.table_version(spark, uri)
-        record.message = "silver inchangé depuis le dernier calcul"
-        progress(f"  gold/{indicator.name}: silver unchanged, skipped")
+        record.message = (
+            "silver inchangé depuis le dernier calcul"
+            if plan is None
+            else "aucune ligne de silver modifiée depuis le dernier calcul"
+        )
+        progress(
+            f"  gold/{indicator.name}: "
+            + ("silver unchanged" if plan is None else "no silver row changed")
+            + ", skipped"
+        )
         return record
     job = f"gold.{indicator.name}"
     read, _ = gold_step(settings, indicator, first.owner, min_cell_count=0)
@@ -95,32 +118,36 @@ def _build_one(
     try:
         silver = {s: delta_io.read_table(spark, u, version=inputs[s]) for s, u in uris.items()}
         record.rows_in = sum(df.count() for df in silver.values())
-        table = indicator.build(silver, settings).persist()
-        try:
-            if set(table.columns) != set(indicator.lineage):
-                raise IngestionError(
-                    f"Gold indicator {indicator.name}: its declared lineage names "
-                    f"{sorted(indicator.lineage)} but it produces {sorted(table.columns)}.",
-                    fix="update Indicator.lineage in ingestion/indicators.py with the transform",
-                    batch_id=record.batch_id,
-                    source=record.source,
-                    layer="gold",
-                    table=uri,
-                )
-            # the declaration feeds tag propagation and open-data eligibility: it must be
-            # what the transform really reads (from the analysed plan, no Spark job)
-            check_observed(
-                indicator.lineage,
-                table,
-                silver,
-                dataset=first.source,
-                key=first.primary_key,
-                uri=uri,
-                layer="gold",
-                fix="update Indicator.lineage in ingestion/indicators.py, or the transform, "
-                "so that both say which silver columns feed each gold column",
+        # the whole indicator, lazily: its plan is what the lineage checks read (no Spark job),
+        # and it is the new table when the indicator is recomputed whole
+        whole = indicator.build(silver, settings)
+        if set(whole.columns) != set(indicator.lineage):
+            raise IngestionError(
+                f"Gold indicator {indicator.name}: its declared lineage names "
+                f"{sorted(indicator.lineage)} but it produces {sorted(whole.columns)}.",
+                fix="update Indicator.lineage in ingestion/indicators.py with the transform",
                 batch_id=record.batch_id,
+                source=record.source,
+                layer="gold",
+                table=uri,
             )
+        # the declaration feeds tag propagation and open-data eligibility: it must be
+        # what the transform really reads (from the analysed plan, no Spark job)
+        check_observed(
+            indicator.lineage,
+            whole,
+            silver,
+            dataset=first.source,
+            key=first.primary_key,
+            uri=uri,
+            layer="gold",
+            fix="update Indicator.lineage in ingestion/indicators.py, or the transform, "
+            "so that both say which silver columns feed each gold column",
+            batch_id=record.batch_id,
+        )
+        change = gold_incremental.changes(spark, settings, indicator, uri, silver, whole, plan)
+        table = (change.table if change.table is not None else whole).persist()
+        try:
             verdict = gate(
                 table,
                 name=indicator.name,
@@ -134,9 +161,14 @@ def _build_one(
             columns = [(f.name, f.dataType.simpleString()) for f in table.schema.fields]
             version = None
             if not verdict.blocked:
-                version = _write(spark, uri, indicator, table, run_id, inputs)
+                version = (
+                    _write_groups(uri, indicator, change, table, run_id, inputs)
+                    if change.incremental
+                    else _write(spark, uri, indicator, table, run_id, inputs)
+                )
         finally:
             table.unpersist()
+            change.release()
     except BaseException as exc:
         sink.fail(job, step_run, error=f"{type(exc).__name__}: {exc}", inputs=read)
         raise
@@ -156,7 +188,7 @@ def _build_one(
         return record
     record.table_version = version
     record.rows_out = delta_io.read_table(spark, uri, version=version).count()
-    record.message = indicator.description
+    record.message = f"{indicator.description} [{change.said_fr(record.rows_out)}]"
     read, written = gold_step(
         settings,
         indicator,
@@ -169,7 +201,7 @@ def _build_one(
     sink.complete(job, step_run, inputs=read, outputs=written)
     progress(
         f"  gold/{indicator.name}: {record.rows_out} rows from {record.rows_in} silver rows "
-        f"(quality {verdict.decision})"
+        f"(quality {verdict.decision}; {change.said(record.rows_out)})"
     )
     return record
 
@@ -197,17 +229,32 @@ def _write(
     )
 
 
-def _built_from(spark: SparkSession, uri: str) -> dict[str, int] | None:
-    """The silver versions the current gold table was computed from (None if unknown)."""
-    import json
-
-    if not delta_io.table_exists(spark, uri):
-        return None
-    for commit in delta_io.history(spark, uri, limit=5):
-        if commit["operation"] == "WRITE" and commit["userMetadata"]:
-            versions = json.loads(commit["userMetadata"]).get("silver_versions")
-            return {k: int(v) for k, v in versions.items()} if versions else None
-    return None
+def _write_groups(
+    uri: str,
+    indicator: Indicator,
+    change: gold_incremental.Change,
+    table: DataFrame,
+    run_id: str,
+    inputs: dict[str, int],
+) -> int:
+    """Put the changed groups' new rows in place of their old ones, in one commit that records
+    the silver versions (a MERGE commit cannot carry them: see ``delta_io.merge_table``)."""
+    info = {
+        "run_id": run_id,
+        "silver_versions": inputs,
+        "grain": list(indicator.grain),
+        "sources": list(indicator.sources),
+        "groups_recomputed": change.plan.count,
+    }
+    assert change.recomputed is not None
+    predicate = gold_incremental.replace_predicate(indicator.grain, change.plan.values)
+    if predicate is None:  # too many groups, or a grain value with no SQL literal here
+        return delta_io.write_table(
+            table, uri, mode="overwrite", merge_schema=True, commit_info=info
+        )
+    return delta_io.write_table(
+        change.recomputed, uri, mode="overwrite", replace_where=predicate, commit_info=info
+    )
 
 
 def _describe(spark: SparkSession, uri: str, indicator: Indicator, table: DataFrame) -> None:

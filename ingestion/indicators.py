@@ -37,6 +37,32 @@ class Indicator:
     # source. Counts of rows come from the source's key. Checked at every run against the
     # lineage of the built DataFrame's analysed plan (ingestion.lineage_plan.check_observed).
     lineage: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # How each grain column reads on a source's silver rows (SQL over the silver columns), for
+    # gold to recompute only the groups whose rows changed (decision 0013). Declared where the
+    # lineage cannot say it: a grain column the lineage maps to one column of the first source
+    # as DIRECT/IDENTITY needs no declaration (see grain_on).
+    grain_sources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Why the indicator is always recomputed whole (empty: it may be recomputed by group).
+    whole_only: str = ""
+
+    def grain_on(self, source: str) -> dict[str, str] | None:
+        """Each grain column as a SQL expression over ``source``'s silver rows, or None when one
+        cannot be told (then the indicator is recomputed whole).
+
+        A silver row feeds exactly the gold rows whose grain equals these expressions on it,
+        which is what lets gold recompute only the groups of the rows that changed.
+        """
+        declared = self.grain_sources.get(source, {})
+        mapped = {}
+        for column in self.grain:
+            if column in declared:
+                mapped[column] = declared[column]
+                continue
+            edges = self.lineage.get(column, ())
+            if source != self.sources[0] or len(edges) != 1 or edges[0][1] != "DIRECT/IDENTITY":
+                return None
+            mapped[column] = f"`{edges[0][0]}`"
+        return mapped
 
 
 def _suppress_small(df: DataFrame, count: str, threshold: int) -> DataFrame:
@@ -230,6 +256,7 @@ INDICATORS: tuple[Indicator, ...] = (
         ("development_aid",),
         _aid,
         measures=("montant_eur", "projets"),
+        grain_sources={"development_aid": {"annee": "year(`start_date`)"}},
         lineage={
             "pays_iso3": (("country", "DIRECT/IDENTITY"),),
             "pays": (("country_label", "DIRECT/IDENTITY"),),
@@ -258,6 +285,8 @@ INDICATORS: tuple[Indicator, ...] = (
         ("travel_advice",),
         _vigilance,
         measures=("zones",),
+        whole_only="le niveau en vigueur dépend de la date du jour, pas seulement des lignes "
+        "de silver modifiées",
         lineage={
             "pays_iso3": (("country", "DIRECT/IDENTITY"),),
             "pays": (("country_label", "DIRECT/IDENTITY"),),

@@ -254,6 +254,8 @@ def _dedupe_and_merge(
         commit_info={"run_id": run_id, "batch_id": batch},
         check_duplicates=False,  # one row per key: the window above guarantees it
         count_rows=True,
+        # gold recomputes only the groups whose rows changed (decision 0013)
+        table_properties=delta_io.CHANGE_DATA_FEED,
     )
     return merged, duplicates
 

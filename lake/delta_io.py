@@ -28,6 +28,9 @@ WRITE_MODES: tuple[WriteMode, ...] = ("error", "append", "overwrite")
 MatchedAction = Literal["update", "delete", "ignore"]
 MATCHED_ACTIONS: tuple[MatchedAction, ...] = ("update", "delete", "ignore")
 NotMatchedAction = Literal["insert", "ignore"]
+# The table property that makes Delta record each commit's changed rows (its Change Data Feed),
+# read back by :func:`read_changes`.
+CHANGE_DATA_FEED: Mapping[str, str] = {"delta.enableChangeDataFeed": "true"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def table_version(spark: SparkSession, uri: str) -> int:
 
 
 def history(spark: SparkSession, uri: str, *, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest commits of the table, newest first (version, timestamp, operation, metrics)."""
+    """The latest commits of the table, newest first (version, timestamp, operation, its
+    parameters, metrics, user metadata)."""
     from delta.tables import DeltaTable
 
     _require_table(spark, uri)
@@ -80,6 +84,7 @@ def history(spark: SparkSession, uri: str, *, limit: int = 20) -> list[dict[str,
             "version": r["version"],
             "timestamp": r["timestamp"],
             "operation": r["operation"],
+            "operationParameters": dict(r["operationParameters"] or {}),
             "operationMetrics": dict(r["operationMetrics"] or {}),
             "userMetadata": r["userMetadata"],
         }
@@ -125,6 +130,8 @@ def write_table(
     overwrite_schema: bool = False,
     commit_info: Mapping[str, Any] | None = None,
     idempotent: tuple[str, int] | None = None,
+    replace_where: str | None = None,
+    table_properties: Mapping[str, str] | None = None,
 ) -> int:
     """Write ``df`` as a Delta table and return the version committed.
 
@@ -141,6 +148,10 @@ def write_table(
         idempotent: ``(app_id, version)``: Delta skips the write if a commit with this app id
             and a version >= this one already exists (``txnAppId``/``txnVersion``), so a job
             rerun after a crash never writes the same batch twice.
+        replace_where: With ``mode="overwrite"``: replace only the rows matching this SQL
+            predicate, in one commit (Delta refuses rows of ``df`` that do not match it).
+        table_properties: Delta table properties (``delta.enableChangeDataFeed``...) given to a
+            table this write creates; an existing table keeps its own (:func:`set_properties`).
 
     Raises:
         TableError: Invalid mode, existing table with ``mode="error"``, or a refused schema.
@@ -170,6 +181,17 @@ def write_table(
         writer = writer.option("overwriteSchema", "true")
     if commit_info:
         writer = writer.option("userMetadata", json.dumps(dict(commit_info), default=str))
+    if replace_where is not None:
+        if mode != "overwrite":
+            raise TableError(
+                "replace_where replaces the rows matching a predicate and needs mode='overwrite'.",
+                table=uri,
+                fix="pass mode='overwrite' with replace_where, or no replace_where",
+            )
+        writer = writer.option("replaceWhere", replace_where)
+    if table_properties and (mode == "error" or not table_exists(spark, uri)):
+        for name, value in table_properties.items():
+            writer = writer.option(name, value)  # Delta takes `delta.*` options at creation
     if idempotent is not None:
         writer = writer.option("txnAppId", idempotent[0]).option("txnVersion", idempotent[1])
     check_write(uri)
@@ -191,6 +213,7 @@ def merge_table(
     update_set: Mapping[str, str | Column] | None = None,
     check_duplicates: bool = True,
     count_rows: bool = False,
+    table_properties: Mapping[str, str] | None = None,
 ) -> MergeResult:
     """Upsert ``source`` into the table on ``keys`` (idempotent: rerunning changes nothing new).
 
@@ -219,6 +242,8 @@ def merge_table(
             False only when the source is unique by construction.
         count_rows: Count the table's rows before and after the MERGE (``rows_before``,
             ``rows_after``), for a reconciliation that does not trust the metrics alone.
+        table_properties: Delta table properties the table must have: given to a table the
+            merge creates, set first on an existing table that lacks one (its own commit).
 
     Raises:
         TableError: Empty or unknown keys, an unknown action, duplicate keys in the source, or
@@ -267,7 +292,13 @@ def merge_table(
                 else "check the layer and name (a merge that inserts nothing creates no table)",
             )
         source_rows = source.count()
-        version = write_table(source, uri, mode="error", commit_info=commit_info)
+        version = write_table(
+            source,
+            uri,
+            mode="error",
+            commit_info=commit_info,
+            table_properties=table_properties,
+        )
         return MergeResult(
             version=version,
             inserted=source_rows,
@@ -283,6 +314,8 @@ def merge_table(
         f"NOT (t.`{c}` <=> s.`{c}`)" for c in source.columns if c not in set(keys)
     )
     check_write(uri)
+    if table_properties:
+        set_properties(spark, uri, table_properties)
     with _translated(spark, uri, "merge into"):
         target = DeltaTable.forPath(spark, uri)
         before = int(target.history(1).select("version").collect()[0][0])
@@ -322,6 +355,48 @@ def merge_table(
         rows_before=rows_before,
         rows_after=_count_at(spark, uri, version) if count_rows else None,
     )
+
+
+def properties_of(spark: SparkSession, uri: str) -> dict[str, str]:
+    """The table's Delta properties (``delta.*``, ``lake.*``, comment...)."""
+    return {str(k): str(v) for k, v in (_detail(spark, uri)["properties"] or {}).items()}
+
+
+def set_properties(spark: SparkSession, uri: str, properties: Mapping[str, str]) -> int | None:
+    """Give the table the Delta ``properties`` it lacks (one commit); the new version, or None
+    when it already had them all (nothing committed)."""
+    current = properties_of(spark, uri)
+    missing = {k: v for k, v in properties.items() if current.get(k) != v}
+    if not missing:
+        return None
+    check_write(uri)
+
+    def quote(text: str) -> str:
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    pairs = ", ".join(f"{quote(k)} = {quote(v)}" for k, v in missing.items())
+    with _translated(spark, uri, "set the properties of"):
+        spark.sql(f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ({pairs})")
+    return table_version(spark, uri)
+
+
+def read_changes(spark: SparkSession, uri: str, *, start: int, end: int) -> DataFrame:
+    """The table's Change Data Feed from version ``start`` to ``end`` (both included): every
+    inserted row, deleted row, and each updated row's pre- and post-image, with Delta's
+    ``_change_type``, ``_commit_version`` and ``_commit_timestamp`` columns.
+
+    Lazy: a range the feed does not cover (before the feed was enabled, log entries removed)
+    fails here or, for change files vacuumed since, when the rows are read.
+    """
+    _require_table(spark, uri)
+    with _translated(spark, uri, "read the change feed of"):
+        return (
+            spark.read.format("delta")
+            .option("readChangeFeed", "true")
+            .option("startingVersion", start)
+            .option("endingVersion", end)
+            .load(uri)
+        )
 
 
 def _count_at(spark: SparkSession, uri: str, version: int) -> int:

@@ -1,10 +1,11 @@
 """The sections of the lake's settings, as typed and frozen dataclasses.
 
 One dataclass per ``[section]`` of ``lake.toml`` (storage, minio, spark, lineage, lifecycle,
-reports, security, ingestion, locks, export, catalog, maintenance), with the defaults written in
-its fields, and :class:`Settings`, which holds one of each plus the project root. :data:`SECTIONS`
-maps each section's name to its dataclass for the loader (:func:`lake.settings.load_settings`),
-which documents where values come from and in which order they win.
+reports, security, ingestion, gold, locks, export, catalog, maintenance), with the defaults
+written in its fields, and :class:`Settings`, which holds one of each plus the project root.
+:data:`SECTIONS` maps each section's name to its dataclass for the loader
+(:func:`lake.settings.load_settings`), which documents where values come from and in which order
+they win.
 """
 
 from __future__ import annotations
@@ -116,6 +117,15 @@ class IngestionSettings:
 
 
 @dataclass(frozen=True)
+class GoldSettings:
+    """How gold indicators are recomputed (docs/decisions/0013-incremental-gold.md)."""
+
+    # Recompute only the groups whose silver rows changed (read from silver's Change Data
+    # Feed); false: every indicator whose silver changed is recomputed whole.
+    incremental: bool = True
+
+
+@dataclass(frozen=True)
 class LocksSettings:
     """Table leases: one writing job per table (docs/decisions/0007-table-leases.md)."""
 
@@ -202,6 +212,7 @@ class Settings:
     reports: ReportSettings = field(default_factory=ReportSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     ingestion: IngestionSettings = field(default_factory=IngestionSettings)
+    gold: GoldSettings = field(default_factory=GoldSettings)
     locks: LocksSettings = field(default_factory=LocksSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
@@ -242,6 +253,7 @@ SECTIONS: dict[str, type] = {
     "reports": ReportSettings,
     "security": SecuritySettings,
     "ingestion": IngestionSettings,
+    "gold": GoldSettings,
     "locks": LocksSettings,
     "export": ExportSettings,
     "catalog": CatalogSettings,
