@@ -16,6 +16,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.errors import PostgresError
 from lake.errors import LakeError
 from lake.settings import Settings
 
@@ -28,14 +29,6 @@ _JDBC = re.compile(
     r"^jdbc:postgresql://(?P<host>\[[^\]]+\]|[^:/?]+)(?::(?P<port>\d+))?/(?P<db>[^?]*)"
 )
 _SECRET_PARAM = re.compile(r"(?i)(password=)[^&]*")
-
-
-class PostgresError(Exception):
-    """The server refused the login or the query (its message and SQLSTATE code)."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -129,7 +122,7 @@ def catalog_status(settings: Settings, *, timeout_s: float = 5.0) -> CatalogStat
             shown,
             False,
             managed_by_lake_up=managed,
-            error=f"the database refused: {exc}",
+            error=f"the database refused: {exc.message}",
             fix="check LAKE__CATALOG__USER / LAKE__CATALOG__PASSWORD (or "
             f"{catalog.credentials_file})",
         )
@@ -168,7 +161,7 @@ def query(
 
     def refused(exc: DatabaseError) -> PostgresError:
         fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-        return PostgresError(str(fields.get("M", exc)), str(fields.get("C", "")))
+        return PostgresError(str(fields.get("M", exc)), code=fields.get("C"))
 
     try:
         conn = pg8000.native.Connection(

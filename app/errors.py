@@ -64,3 +64,15 @@ class Redirected(AppError):
     def __init__(self, response: Any = None) -> None:
         self.response = response
         super().__init__("The request was answered with another page.")
+
+
+class PostgresError(AppError):
+    """The catalog's PostgreSQL refused the login or a statement (``lake status`` / ``doctor``).
+
+    Attributes:
+        code: The server's SQLSTATE (``28P01`` wrong password, ``42P01`` no such table...).
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, fix: str | None = None) -> None:
+        self.code = code
+        super().__init__(message, fix=fix)

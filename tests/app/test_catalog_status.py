@@ -22,13 +22,13 @@ import pytest
 
 from app.catalog_status import (
     CatalogStatus,
-    PostgresError,
     catalog_status,
     parse_jdbc_url,
     query,
     redact_url,
 )
 from app.doctor import check_catalog
+from app.errors import PostgresError
 from conftest import REPO, RunningMetastore, base_settings, start_test_metastore
 from lake.metastore import stop as stop_metastore
 from lake.processes import free_port
