@@ -69,6 +69,9 @@ demo: up
 	@echo "--- every report (quality, A09, A15 study, schemas, dashboard), linked from one page:"
 	@$(LAKE) reports
 	@$(LAKE) status
+	@echo "--- the reports as a web app (sign-in per level and direction, review sign-off, A13):"
+	@echo "    $(LAKE) users add dfae.revue --level 1 --direction DFAE   (asks the password)"
+	@echo "    $(LAKE) serve   then open http://127.0.0.1:8088/ and sign in as dfae.revue"
 
 # The tests start their own MinIO (free port, temporary data) and stop it, even on failure.
 # Everything runs, the fault-injection scenarios included (kill -9 per layer, MinIO killed, full
