@@ -259,17 +259,16 @@ def _write_groups(
 
 def _describe(spark: SparkSession, uri: str, indicator: Indicator, table: DataFrame) -> None:
     """Create the table with its French description, grain and sources as table metadata."""
-
-    def quote(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("'", "\\'")
-
     if delta_io.table_exists(spark, uri):
         return
     delta_io.write_table(table.limit(0), uri, mode="error")
-    spark.sql(
-        f"ALTER TABLE delta.`{uri}` SET TBLPROPERTIES ("
-        f"'comment' = '{quote(indicator.description)}', "
-        f"'lake.domain' = '{quote(indicator.domain)}', "
-        f"'lake.grain' = '{quote(','.join(indicator.grain))}', "
-        f"'lake.sources' = '{quote(','.join(indicator.sources))}')"
+    delta_io.set_properties(
+        spark,
+        uri,
+        {
+            "comment": indicator.description,
+            "lake.domain": indicator.domain,
+            "lake.grain": ",".join(indicator.grain),
+            "lake.sources": ",".join(indicator.sources),
+        },
     )

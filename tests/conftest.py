@@ -8,6 +8,7 @@ once (`local[2]`, UI off) with the project's real jars and configuration.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -184,10 +185,10 @@ def start_test_metastore(tmp: Path) -> RunningMetastore:
     return RunningMetastore(state=state, user=user, password=password)
 
 
-@pytest.fixture(scope="session")
-def metastore() -> Iterator[RunningMetastore]:
-    """One PostgreSQL for the run's catalog, started before Spark (its session needs it)."""
-    tmp = Path(tempfile.mkdtemp(prefix="lake-metastore-"))
+@contextlib.contextmanager
+def running_metastore(prefix: str) -> Iterator[RunningMetastore]:
+    """A throw-away PostgreSQL in a temporary directory, stopped and removed at the end."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     if os.geteuid() == 0:  # PostgreSQL runs as 'postgres' and must reach its directory
         shutil.chown(tmp, user="postgres")
     server = start_test_metastore(tmp)
@@ -196,6 +197,13 @@ def metastore() -> Iterator[RunningMetastore]:
     finally:
         stop_metastore(server.state.pid)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def metastore() -> Iterator[RunningMetastore]:
+    """One PostgreSQL for the run's catalog, started before Spark (its session needs it)."""
+    with running_metastore("lake-metastore-") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

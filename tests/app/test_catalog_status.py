@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,8 +28,7 @@ from app.catalog_status import (
 )
 from app.doctor import check_catalog
 from app.errors import PostgresError
-from conftest import REPO, RunningMetastore, base_settings, start_test_metastore
-from lake.metastore import stop as stop_metastore
+from conftest import REPO, RunningMetastore, base_settings, running_metastore
 from lake.processes import free_port
 from lake.settings import Settings
 
@@ -51,15 +49,9 @@ def run_lake(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[RunningMetastore]:
-    tmp = Path(tempfile.mkdtemp(prefix="lake-catalog-status-"))
-    if os.geteuid() == 0:  # PostgreSQL runs as 'postgres' and must reach its directory
-        shutil.chown(tmp, user="postgres")
-    server = start_test_metastore(tmp)
-    try:
+    """A PostgreSQL of its own: Spark's session catalog never registers tables in it."""
+    with running_metastore("lake-catalog-status-") as server:
         yield server
-    finally:
-        stop_metastore(server.state.pid)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _settings(tmp: Path, url: str, user: str, password: str) -> Settings:
