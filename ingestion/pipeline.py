@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingestion import runlog
-from ingestion.bronze import ingest_file
+from ingestion.bronze import Delivered, commit_delivery, land_file
 from ingestion.catalog_entries import register_tables
 from ingestion.errors import IngestionError, in_batch
 from ingestion.gold import INDICATORS, build_gold
@@ -238,25 +238,7 @@ def _run_source(
                 "(ask the silo to deliver the file itself)"
             )
         done = set(runlog.succeeded_batches(settings, contract.source, "bronze"))
-        for path in todo:
-            _logged(
-                settings,
-                summary,
-                contract,
-                "bronze",
-                sink,
-                partial(bronze_step, settings, contract),
-                partial(
-                    ingest_file,
-                    spark,
-                    settings,
-                    contract,
-                    path,
-                    run_id=summary.run_id,
-                    done=done,
-                    progress=progress,
-                ),
-            )
+        _bronze_delivery(settings, summary, contract, todo, done, sink, progress)
     if "silver" in wanted:
         bronze_done = set(runlog.succeeded_batches(settings, contract.source, "bronze"))
         silver_done = set(runlog.succeeded_batches(settings, contract.source, "silver"))
@@ -284,6 +266,121 @@ def _run_source(
                 ),
                 batch_id=batch,
             )
+
+
+def _bronze_delivery(
+    settings: Settings,
+    summary: RunSummary,
+    contract: Contract,
+    todo: Sequence[Path],
+    done: set[str],
+    sink: LineageSink,
+    progress: Progress,
+) -> None:
+    """Land the source's files, commit them to bronze together, log and report each file.
+
+    Each file keeps its own lineage run (START, then COMPLETE or FAIL) and run-log row. All or
+    nothing (:mod:`ingestion.bronze`): when a file cannot be landed, opened or read, or a commit
+    fails, no file of the delivery is committed; the culprit is logged with its error and the
+    others as failed because of it, then the error is raised.
+    """
+    job = f"bronze.{contract.source}"
+    delivery: list[Delivered] = []
+    step_runs: dict[int, str] = {}
+    seen: set[str] = set()
+    before, _ = bronze_step(settings, contract)
+    started = runlog.now()
+    landing = True
+    try:
+        for path in todo:
+            started = runlog.now()
+            delivered = land_file(
+                settings,
+                contract,
+                path,
+                run_id=summary.run_id,
+                done=done,
+                seen=seen,
+                progress=progress,
+            )
+            step_runs[len(delivery)] = sink.start(job, run_id=summary.run_id, inputs=before)
+            delivery.append(delivered)
+        landing = False
+        commit_delivery(
+            settings,
+            contract,
+            delivery,
+            run_id=summary.run_id,
+            progress=progress,
+        )
+    except BaseException as exc:
+        if not isinstance(exc, LakeError):
+            for index in step_runs:
+                sink.fail(
+                    job, step_runs[index], error=f"{type(exc).__name__}: {exc}", inputs=before
+                )
+            raise
+        _bronze_failed(
+            settings, summary, contract, delivery, step_runs, exc, started, sink, landing=landing
+        )
+        raise
+    records = [d.record for d in delivery]
+    for index, record in enumerate(records):
+        inputs, outputs = bronze_step(settings, contract, record)
+        if record.status == "skipped":  # nothing written: no output to report
+            outputs = []
+        sink.complete(job, step_runs[index], inputs=inputs, outputs=outputs)
+    runlog.append(settings, records)
+    summary.records.extend(records)
+
+
+def _bronze_failed(
+    settings: Settings,
+    summary: RunSummary,
+    contract: Contract,
+    delivery: list[Delivered],
+    step_runs: dict[int, str],
+    exc: LakeError,
+    started: dt.datetime,
+    sink: LineageSink,
+    *,
+    landing: bool,
+) -> None:
+    """Log a delivery that failed: the culprit with its error, its companions because of it.
+
+    ``landing``: the error came from a file that could not be landed or opened, which is not
+    in ``delivery`` (logged with its batch, or ``(batch)`` when it was not even landed).
+    Otherwise the culprit is the delivered file the error names; an error that names none (a
+    commit the store refused) is every pending file's own.
+    """
+    job = f"bronze.{contract.source}"
+    before, _ = bronze_step(settings, contract)
+    error = f"{type(exc).__name__}: {exc}"
+    named = {d.batch for d in delivery if d.pending and d.batch == exc.batch_id}
+    failed: list[RunRecord] = []
+    if landing:
+        step_run = sink.start(job, run_id=summary.run_id, inputs=before)
+        sink.fail(job, step_run, error=error, inputs=before)
+        failed.append(failed_record(exc, summary.run_id, contract.source, "bronze", started))
+    for index, delivered in enumerate(delivery):
+        record = delivered.record
+        if not delivered.pending:
+            sink.complete(job, step_runs[index], inputs=before, outputs=[])
+            continue
+        own = not landing and (delivered.batch in named or not named)
+        message = (
+            str(exc)
+            if own
+            else "non ingéré : une livraison est validée en bloc et une autre pièce a échoué "
+            f"({exc.batch_id or 'fichier non déposé'}) : {exc}"
+        )
+        sink.fail(job, step_runs[index], error=error if own else message, inputs=before)
+        record.status = "failed"
+        record.finished_at = runlog.now()
+        record.message = message
+        failed.append(record)
+    summary.records.extend(failed)
+    runlog.append(settings, failed)
 
 
 def _logged(

@@ -9,11 +9,12 @@ changed and the delivery is not older; history stays in Delta versions.
 Reconciliation: bronze rows of the batch = rows merged + rows quarantined at typing + duplicates
 resolved, and every term is measured on its own, none derived from the others: the batch's rows
 are counted by the quality review's single pass over the persisted batch; the quarantine count is
-read back from its table; the duplicates are the rows the deduplication step flags and drops,
-counted from the data; the merged rows are the MERGE's own ``numSourceRows``. The MERGE is then
-checked against the table itself: rows after - rows before (counted at both versions, from the
-log's statistics) = rows inserted, and inserted + updated <= merged. A row lost in deduplication,
-in the MERGE's source or in its commit shows up as a :class:`ReconciliationError` naming the batch.
+read back from its table (delta-rs, no Spark job); the duplicates are the rows the deduplication
+step flags and drops, counted from the data; the merged rows are the MERGE's own
+``numSourceRows``. The MERGE is then checked against the table itself: rows after - rows before
+(counted at both versions, from the log's statistics) = rows inserted, and inserted + updated <=
+merged. A row lost in deduplication, in the MERGE's source or in its commit shows up as a
+:class:`ReconciliationError` naming the batch.
 
 Before anything is written, the batch's columns are compared with silver's schema
 (:mod:`ingestion.schema_change`): additive contract changes evolve the table, the others are
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ingestion.bronze import QUARANTINE_SCHEMA, count_quarantined
+from ingestion.bronze import QUARANTINE_SCHEMA, count_batches
 from ingestion.conform import conform
 from ingestion.runlog import RunRecord, append, check, now
 from ingestion.schema_change import govern, stored_columns
@@ -165,7 +166,9 @@ def process_batch(
     record.quality = verdict.decision
     record.assertions = verdict.assertions
     # read back from the quarantine table: what was committed, not what was meant to be
-    quarantined = count_quarantined(spark, settings, contract, batch, "silver")
+    quarantined = count_batches(
+        settings, table_uri(settings, "quarantine", contract.source), [batch], stage="silver"
+    ).get(batch, 0)
     record.rows_out = merged.source_rows if merged else 0
     record.duplicates_resolved = duplicates
     record.quarantined = quarantined

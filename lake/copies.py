@@ -30,9 +30,10 @@ StoreRole = Literal["hot", "quarantine", "archive", "landing", "staging", "view"
 # table leases (lake.leases.LOCK_PREFIX).
 SHARED_PREFIXES: tuple[str, ...] = ("gold/", "meta/", "_locks/")
 
-# Parsed records between a delivery and bronze (``_staging/<batch>/``, lake.storage): removed
-# when the batch ends, left behind by a crashed attempt until the next one; the key names the
-# batch, not the source, so every source's registry includes it.
+# Parsed records staged as Parquet (``_staging/<batch>/``, lake.storage): bronze staged there
+# before decision 0015 (it now streams a delivery straight into its commit), the bench's bare
+# baseline still does; removed when the batch ends, a crashed attempt's left behind until the
+# next one. The key names the batch, not the source, so every source's registry includes it.
 STAGING_PREFIX = "_staging/"
 
 AUDIENCES: tuple[int, ...] = (1, 2, 3, 4)

@@ -25,10 +25,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from lake.delta_reader import open_table, storage_options, to_delta_rs_uri
+from lake.delta_append import append_arrow
+from lake.delta_reader import open_table
 from lake.errors import TableError
 from lake.settings import Settings
-from lake.storage import explain_storage_failure, table_uri
+from lake.storage import table_uri
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -103,37 +104,19 @@ def append(settings: Settings, table: MetaTable, rows: Sequence[Mapping[str, Any
     if not rows:
         return
     import pyarrow as pa
-    from deltalake import write_deltalake
-    from deltalake.exceptions import SchemaMismatchError
 
     names = table.column_names
     data = pa.Table.from_pylist(
         [{name: row.get(name) for name in names} for row in rows], schema=table.arrow_schema()
     )
-    uri = table.uri(settings)
-    options = storage_options(settings)
-    if options:  # an object store: commit with a conditional put, never a blind overwrite
-        options["aws_conditional_put"] = "etag"
-    try:
-        write_deltalake(
-            to_delta_rs_uri(uri),
-            data,
-            mode="append",
-            schema_mode="merge",  # a table written before a column was declared gains it
-            storage_options=options or None,
-        )
-    except OSError as exc:
-        raise explain_storage_failure(exc, settings) from exc
-    except Exception as exc:  # delta-rs raises DeltaError, or a bare Exception for a cast
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        type_changed = isinstance(exc, SchemaMismatchError) or "cast" in first.lower()
-        raise TableError(
-            f"Could not append {len(rows)} row(s) to meta/{table.name} ({uri}): {first}",
-            table=uri,
-            fix="declare a new column instead of changing the type of an existing one"
-            if type_changed
-            else "rerun the command; `lake doctor` checks the object store",
-        ) from exc
+    append_arrow(
+        settings,
+        table.uri(settings),
+        data.schema,
+        data.to_batches(),
+        what=f"{len(rows)} row(s) to meta/{table.name}",
+        leased=False,  # every job appends to the run log: no lease (see above)
+    )
 
 
 def read(settings: Settings, table: MetaTable) -> list[dict[str, Any]]:

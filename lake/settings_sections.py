@@ -114,6 +114,9 @@ class IngestionSettings:
     """Where deliveries are picked up."""
 
     inbox: Path = Path("samples")
+    # Size of the Parquet files bronze writes (decision 0015): a delivery streams into files of
+    # about this size, all committed together.
+    bronze_file_mib: int = 128
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ The lake is one bucket (or one local directory) with a prefix per layer::
     landing/<source>/<delivery>/<file>     files as delivered by the silos
     bronze/<table>  silver/<table>  gold/<table>  quarantine/<table>   Delta tables
     meta/<table>                           the lake's own records (run log...)
-    _staging/<batch>/                      parsed records between a file and bronze (temporary)
+    _staging/<batch>/                      parsed records of the bench's bare Spark baseline, and of
+                                           bronze before decision 0015 (temporary)
 
 :func:`table_uri` is the only place that builds table locations, :func:`object_client` the only
 place that builds an S3 client, and :func:`check_storage` turns every way of failing to reach the

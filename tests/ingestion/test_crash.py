@@ -39,7 +39,10 @@ def test_killed_bronze_job_rerun_loses_and_duplicates_nothing(spark, lake_settin
 
     job = subprocess.Popen(
         [LAKE, "submit", "bronze", "--source", "development_aid"],
-        env=lake_env(settings, LAKE__LINEAGE__TRANSPORT="none"),
+        # 1 MiB data files: the delivery is written as many files before its one commit
+        env=lake_env(
+            settings, LAKE__LINEAGE__TRANSPORT="none", LAKE__INGESTION__BRONZE_FILE_MIB="1"
+        ),
         stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "job.log").open("wb"),  # a full pipe must not stall the job
         start_new_session=True,
@@ -49,7 +52,7 @@ def test_killed_bronze_job_rerun_loses_and_duplicates_nothing(spark, lake_settin
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and job.poll() is None:
         names = [o.object_name or "" for o in client.list_objects("lake-crash", recursive=True)]
-        # Parquet files under the table but the job not done: Spark is writing the batch.
+        # Parquet files under the table but the job not done: the delivery is being written.
         if any(n.startswith("bronze/development_aid/") and n.endswith(".parquet") for n in names):
             killed_while = "writing bronze data files"
             break
