@@ -88,6 +88,26 @@ def tables_changed(records: Iterable[RunRecord]) -> list[str]:
     return sorted(changed)
 
 
+def past_the_count(
+    settings: Settings, tables: dict[str, tuple[str, ...]], max_files: int
+) -> dict[str, tuple[str, ...]]:
+    """The ``tables`` that exist and hold more than ``max_files`` data files, read with delta-rs
+    (no lease, no Spark job: :func:`optimize_tables` checks the count again under the lease)."""
+    from lake.delta_append import table_schema
+    from lake.delta_reader import open_table
+    from lake.storage import table_uri
+
+    past = {}
+    for table, zorder in tables.items():
+        layer, _, name = table.partition("/")
+        uri = table_uri(settings, layer, name)  # type: ignore[arg-type]
+        if table_schema(settings, uri) is None:
+            continue
+        if len(open_table(settings, uri).file_uris()) > max_files:
+            past[table] = zorder
+    return past
+
+
 def maintain_after_run(
     spark: SparkSession,
     settings: Settings,
@@ -107,7 +127,14 @@ def maintain_after_run(
     if not settings.maintenance.optimize_after_run:
         return []
     known = lake_tables(settings)
-    wanted = {t: known[t] for t in tables_changed(records) if t in known}
+    changed = {t: known[t] for t in tables_changed(records) if t in known}
+    # counted without lease nor Spark (delta-rs reads the log): most runs pass no table over
+    # the count, and then hold no lease and start no Spark job for maintenance
+    try:
+        wanted = past_the_count(settings, changed, settings.maintenance.max_files)
+    except LakeError as exc:
+        progress(f"warning: maintenance after the run not done ({exc}); `lake optimize` does it")
+        return []
     if not wanted:
         return []
     try:

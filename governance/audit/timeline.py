@@ -80,9 +80,10 @@ def _attribute(entry: VersionEntry, layer: str, rows: list[dict[str, Any]]) -> N
     meta_run = commit.metadata.get("run_id")
     if isinstance(meta_run, str) and meta_run:
         same = [r for r in rows if r.get("run_id") == meta_run]
-        batch = commit.metadata.get("batch_id")
+        # one batch (silver, gold), or the batches of a bronze delivery (decision 0015)
+        batches = commit.metadata.get("batch_ids") or [commit.metadata.get("batch_id")]
         best = (
-            [r for r in same if batch and r.get("batch_id") == batch]
+            [r for r in same if r.get("batch_id") and r.get("batch_id") in batches]
             or [r for r in same if r.get("table_version") == commit.version]
             or [
                 r

@@ -128,7 +128,7 @@ def test_an_object_store_append_commits_with_conditional_puts(
     seen: dict[str, Any] = {}
 
     def fake_write(uri: str, data: Any, **options: Any) -> None:
-        seen.update(options, uri=uri, rows=data.num_rows)
+        seen.update(options, uri=uri, rows=data.read_all().num_rows)  # a record batch stream
 
     monkeypatch.setattr(deltalake, "write_deltalake", fake_write)
     settings = base_settings(tmp_path)  # the repository's s3 backend

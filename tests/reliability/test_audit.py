@@ -133,6 +133,25 @@ def timeline(**kwargs):
     return build_timeline("silver/adoptions", URI, parse_history(HISTORY), RUNS, found, **kwargs)
 
 
+def test_a_bronze_delivery_commit_is_attributed_to_a_row_of_its_batches() -> None:
+    history = [
+        {
+            "version": 0,
+            "timestamp": millis(10),
+            "operation": "WRITE",
+            "userMetadata": json.dumps({"run_id": "R1", "batch_ids": ["a-2", "a-1"]}),
+        }
+    ]
+    rows = [
+        run_row("R1", "bronze", "adoptions", 0, 5, batch_id="other", table_version=None),
+        run_row("R1", "bronze", "adoptions", 0, 20, batch_id="a-1", table_version=0),
+    ]
+    result = build_timeline("bronze/adoptions", URI, parse_history(history), rows, [])
+    [entry] = result.versions
+    assert (entry.run_id, entry.attribution) == ("R1", "commit metadata")
+    assert entry.run is not None and entry.run["batch_id"] == "a-1"
+
+
 def test_each_version_is_attributed_with_the_most_trusted_record() -> None:
     result = timeline()
     by_version = {v.commit.version: v for v in result.versions}
@@ -333,7 +352,12 @@ def test_lake_audit_attributes_every_version_to_the_run_and_the_user(
         assert done.returncode == 0, done.stderr
         assert not any(s in done.stdout + done.stderr for s in secrets)
         data = json.loads(done.stdout)
-        assert data["total_versions"] == len(data["versions"]) >= 2
+        assert data["total_versions"] == len(data["versions"])
+        # bronze: both files in one commit (decision 0015); silver: a MERGE per batch
+        if layer == "bronze":
+            assert len(data["versions"]) == 1, data["versions"]
+        else:
+            assert len(data["versions"]) >= 2, data["versions"]
         for version in data["versions"]:
             produced = version["produced_by"]
             assert produced["run_id"] == summary.run_id, version
