@@ -1,7 +1,10 @@
 """Excel extracts: the sheet ``sheet`` (else the first), header on row ``header_row``.
 
 Cells become strings (dates ``yyyy-MM-dd``, whole floats without ``.0``); a formula cell without
-a cached value is kept as its formula text (``=...``), as text. A row with cells beyond the
+a cached value is kept as its formula text (``=...``), as text. That takes a second pass over the
+sheet (openpyxl gives cached values or formulas, not both), made only when a worksheet of the
+workbook holds a formula element at all (:func:`has_formulas`, a byte scan of the inflated
+parts): an export of values is read once. A row with cells beyond the
 header's width is malformed. The workbook is untrusted: its zip central directory is checked
 before anything is inflated (:func:`check_zip_sizes`), so a zip bomb is refused, not expanded, and
 any failure to parse it is an :class:`~ingestion.errors.ExtractError` naming the file.
@@ -10,6 +13,8 @@ any failure to parse it is an :class:`~ingestion.errors.ExtractError` naming the
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +49,35 @@ def _formula_or(value: object, formula: object) -> object:
         return value
     text = getattr(formula, "text", formula)  # an ArrayFormula keeps its text in .text
     return text if isinstance(text, str) and text.startswith("=") else None
+
+
+# A formula element of SpreadsheetML, with or without a namespace prefix: <f>, <f t="shared"/>...
+_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+
+
+def has_formulas(path: Path) -> bool:
+    """Whether any worksheet part of the workbook holds a formula element.
+
+    Called after :func:`check_zip_sizes` (the inflated sizes are bounded). Anything unexpected
+    (a part that does not inflate) answers True: the full two-pass reading then reports it.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                with archive.open(info) as part:
+                    tail = b""
+                    while block := part.read(1 << 20):
+                        if _FORMULA_ELEMENT.search(tail + block):
+                            return True
+                        tail = block[-32:]
+    except Exception:  # an unreadable part: let the reader say what is wrong with it
+        return True
+    return False
 
 
 def check_zip_sizes(path: Path) -> None:
@@ -108,8 +142,10 @@ def read_xlsx(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
         # The same sheet with formulas, read in step: a formula without a cached value is kept
-        # as its text rather than lost as an empty cell.
-        formulas = load_workbook(path, read_only=True, data_only=False)
+        # as its text rather than lost as an empty cell. No formula anywhere: no second pass.
+        formulas = (
+            load_workbook(path, read_only=True, data_only=False) if has_formulas(path) else None
+        )
     except Exception as exc:  # any failure to parse an untrusted workbook: unreadable file
         raise ExtractError(
             path,
@@ -120,7 +156,8 @@ def read_xlsx(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, 
 
     def close() -> None:
         workbook.close()
-        formulas.close()
+        if formulas is not None:
+            formulas.close()
 
     if contract.sheet and contract.sheet not in workbook.sheetnames:
         sheets = ", ".join(workbook.sheetnames)
@@ -133,12 +170,13 @@ def read_xlsx(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, 
         )
     try:
         data_sheet: Any = workbook[contract.sheet] if contract.sheet else workbook.worksheets[0]
-        formula_sheet: Any = formulas[contract.sheet] if contract.sheet else formulas.worksheets[0]
-        pairs = zip(
-            data_sheet.iter_rows(values_only=True),
-            formula_sheet.iter_rows(values_only=True),
-            strict=False,
-        )
+        texts: Iterator[Any] = itertools.repeat(())
+        if formulas is not None:
+            formula_sheet: Any = (
+                formulas[contract.sheet] if contract.sheet else formulas.worksheets[0]
+            )
+            texts = formula_sheet.iter_rows(values_only=True)
+        pairs = zip(data_sheet.iter_rows(values_only=True), texts, strict=False)
     except Exception as exc:  # no worksheet at all, or a chart sheet where data was expected
         close()
         raise ExtractError(

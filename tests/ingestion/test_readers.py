@@ -100,6 +100,45 @@ def test_xlsx_with_a_title_row(tmp_path: Path) -> None:
     assert malformed == []
 
 
+def test_a_workbook_of_values_is_read_in_one_pass_and_one_with_formulas_in_two(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openpyxl
+    from openpyxl import Workbook
+
+    from ingestion.readers.xlsx_reader import has_formulas
+
+    def save(name: str, rows: list[list[object]]) -> Path:
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        path = tmp_path / name
+        book.save(path)
+        return path
+
+    values = save("values.xlsx", [["N°", "Montant"], ["A", 12.5], ["B", "<f> x"]])
+    formulas = save("formulas.xlsx", [["N°", "Montant"], ["A", "=1+1"]])
+    assert not has_formulas(values)  # markup in a value is escaped text, not an element
+    assert has_formulas(formulas)
+    assert has_formulas(tmp_path / "missing.xlsx")  # unsure: the full reading reports it
+
+    passes: list[bool] = []
+    load = openpyxl.load_workbook
+
+    def counted(*args: object, **kwargs: object):
+        passes.append(bool(kwargs.get("data_only")))
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", counted)
+    _, records, _ = read_all(contract(tmp_path, "xlsx", "utf-8"), values)
+    assert passes == [True]
+    assert records == [(2, ["A", "12.5"]), (3, ["B", "<f> x"])]
+    passes.clear()
+    _, records, _ = read_all(contract(tmp_path, "xlsx", "utf-8"), formulas)
+    assert passes == [True, False]
+    assert records == [(2, ["A", "=1+1"])]  # never computed: kept as its text
+
+
 def test_a_broken_workbook_is_an_unreadable_file(tmp_path: Path) -> None:
     path = tmp_path / "demo.xlsx"
     path.write_bytes(b"this is not a zip")
