@@ -93,17 +93,14 @@ def past_the_count(
 ) -> dict[str, tuple[str, ...]]:
     """The ``tables`` that exist and hold more than ``max_files`` data files, read with delta-rs
     (no lease, no Spark job: :func:`optimize_tables` checks the count again under the lease)."""
-    from lake.delta_append import table_schema
-    from lake.delta_reader import open_table
+    from lake.delta_reader import open_if_exists
     from lake.storage import table_uri
 
     past = {}
     for table, zorder in tables.items():
         layer, _, name = table.partition("/")
-        uri = table_uri(settings, layer, name)  # type: ignore[arg-type]
-        if table_schema(settings, uri) is None:
-            continue
-        if len(open_table(settings, uri).file_uris()) > max_files:
+        found = open_if_exists(settings, table_uri(settings, layer, name))  # type: ignore[arg-type]
+        if found is not None and len(found.file_uris()) > max_files:
             past[table] = zorder
     return past
 

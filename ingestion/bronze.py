@@ -32,12 +32,13 @@ from ingestion.readers import Layout, read_extract
 from ingestion.runlog import RunRecord, check, now
 from lake.contracts import Contract
 from lake.delta_append import append_arrow, committed_transactions, table_schema
-from lake.delta_reader import open_table
+from lake.delta_reader import open_if_exists, open_table
 from lake.settings import Settings
 from lake.storage import table_uri
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from deltalake import DeltaTable
 
 Progress = Callable[[str], None]
 PROVENANCE = (
@@ -161,14 +162,16 @@ def commit_delivery(
         return
     bronze = table_uri(settings, "bronze", contract.source)
     quarantine = table_uri(settings, "quarantine", contract.source)
-    committed = committed_transactions(settings, bronze, [_rows_txn(f) for f in pending])
+    # each table is read once before the appends and once after them
+    bronze_before = open_if_exists(settings, bronze)
+    committed = committed_transactions(bronze_before, [_rows_txn(f) for f in pending])
     committed_malformed = committed_transactions(
-        settings, quarantine, [_malformed_txn(f) for f in pending]
+        open_if_exists(settings, quarantine), [_malformed_txn(f) for f in pending]
     )
     for f in pending:
         f.rows_committed = _rows_txn(f) in committed
         f.malformed_committed = _malformed_txn(f) in committed_malformed
-    schema = _bronze_schema(settings, bronze, pending)
+    schema = _bronze_schema(table_schema(bronze_before), pending)
     ingested_at = now()
     append_arrow(
         settings,
@@ -195,9 +198,12 @@ def commit_delivery(
             commit_info={"run_id": run_id, "batch_ids": [f.batch for f in malformed]},
             what=f"{rows.num_rows} malformed line(s) to quarantine/{contract.source}",
         )
-    version = open_table(settings, bronze).version()
-    in_bronze = count_batches(settings, bronze, [f.batch for f in pending])
-    in_quarantine = count_batches(settings, quarantine, [f.batch for f in pending], stage="bronze")
+    bronze_after = open_table(settings, bronze)
+    version = bronze_after.version()
+    in_bronze = count_batches(bronze_after, [f.batch for f in pending])
+    in_quarantine = count_batches(
+        open_if_exists(settings, quarantine), [f.batch for f in pending], stage="bronze"
+    )
     for f in pending:
         record = f.record
         record.lines_read = f.lines_read
@@ -230,11 +236,10 @@ def _malformed_txn(f: Delivered) -> str:
     return f"quarantine-bronze:{f.batch}"
 
 
-def _bronze_schema(settings: Settings, uri: str, files: list[Delivered]) -> pa.Schema:
+def _bronze_schema(existing: pa.Schema | None, files: list[Delivered]) -> pa.Schema:
     """The table's columns (if it exists), then the delivery's new columns, then provenance."""
     import pyarrow as pa
 
-    existing = table_schema(settings, uri)
     fields: dict[str, pa.Field] = {}
     if existing is not None:
         fields = {f.name: f for f in existing}
@@ -363,15 +368,16 @@ def quarantine_arrow_schema() -> pa.Schema:
 
 
 def count_batches(
-    settings: Settings, uri: str, batches: list[str], *, stage: str | None = None
+    table: DeltaTable | None, batches: list[str], *, stage: str | None = None
 ) -> dict[str, int]:
-    """Rows per batch in the committed table (delta-rs, only the columns counted)."""
+    """Rows per batch in a committed table opened with delta-rs (only ``_batch_id`` is read;
+    ``stage`` keeps one stage of a quarantine table); ``{}`` when there is no table."""
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    if not batches or table_schema(settings, uri) is None:
+    if not batches or table is None:
         return {}
-    dataset = open_table(settings, uri).to_pyarrow_dataset()
+    dataset = table.to_pyarrow_dataset()
     condition = ds.field("_batch_id").isin(batches)
     if stage is not None:
         condition = condition & (ds.field("stage") == stage)

@@ -286,7 +286,7 @@ def _bronze_delivery(
     """
     job = f"bronze.{contract.source}"
     delivery: list[Delivered] = []
-    step_runs: dict[int, str] = {}
+    step_runs: list[str] = []  # the lineage run of each file of ``delivery``, in step
     seen: set[str] = set()
     before, _ = bronze_step(settings, contract)
     started = runlog.now()
@@ -303,7 +303,7 @@ def _bronze_delivery(
                 seen=seen,
                 progress=progress,
             )
-            step_runs[len(delivery)] = sink.start(job, run_id=summary.run_id, inputs=before)
+            step_runs.append(sink.start(job, run_id=summary.run_id, inputs=before))
             delivery.append(delivered)
         landing = False
         commit_delivery(
@@ -315,21 +315,19 @@ def _bronze_delivery(
         )
     except BaseException as exc:
         if not isinstance(exc, LakeError):
-            for index in step_runs:
-                sink.fail(
-                    job, step_runs[index], error=f"{type(exc).__name__}: {exc}", inputs=before
-                )
+            for step_run in step_runs:
+                sink.fail(job, step_run, error=f"{type(exc).__name__}: {exc}", inputs=before)
             raise
         _bronze_failed(
             settings, summary, contract, delivery, step_runs, exc, started, sink, landing=landing
         )
         raise
     records = [d.record for d in delivery]
-    for index, record in enumerate(records):
+    for record, step_run in zip(records, step_runs, strict=True):
         inputs, outputs = bronze_step(settings, contract, record)
         if record.status == "skipped":  # nothing written: no output to report
             outputs = []
-        sink.complete(job, step_runs[index], inputs=inputs, outputs=outputs)
+        sink.complete(job, step_run, inputs=inputs, outputs=outputs)
     runlog.append(settings, records)
     summary.records.extend(records)
 
@@ -339,7 +337,7 @@ def _bronze_failed(
     summary: RunSummary,
     contract: Contract,
     delivery: list[Delivered],
-    step_runs: dict[int, str],
+    step_runs: list[str],
     exc: LakeError,
     started: dt.datetime,
     sink: LineageSink,
@@ -362,10 +360,10 @@ def _bronze_failed(
         step_run = sink.start(job, run_id=summary.run_id, inputs=before)
         sink.fail(job, step_run, error=error, inputs=before)
         failed.append(failed_record(exc, summary.run_id, contract.source, "bronze", started))
-    for index, delivered in enumerate(delivery):
+    for delivered, step_run in zip(delivery, step_runs, strict=True):
         record = delivered.record
         if not delivered.pending:
-            sink.complete(job, step_runs[index], inputs=before, outputs=[])
+            sink.complete(job, step_run, inputs=before, outputs=[])
             continue
         own = not landing and (delivered.batch in named or not named)
         message = (
@@ -374,7 +372,7 @@ def _bronze_failed(
             else "non ingéré : une livraison est validée en bloc et une autre pièce a échoué "
             f"({exc.batch_id or 'fichier non déposé'}) : {exc}"
         )
-        sink.fail(job, step_runs[index], error=error if own else message, inputs=before)
+        sink.fail(job, step_run, error=error if own else message, inputs=before)
         record.status = "failed"
         record.finished_at = runlog.now()
         record.message = message

@@ -32,6 +32,7 @@ from ingestion.runlog import RunRecord, append, check, now
 from ingestion.schema_change import govern, stored_columns
 from lake import delta_io
 from lake.contracts import Contract
+from lake.delta_reader import open_if_exists
 from lake.gates import FAILURE_COUNT, FAILURES, GATE_COLUMN_PREFIX, BatchGate
 from lake.keys import pseudonymisation_key
 from lake.settings import Settings
@@ -166,9 +167,8 @@ def process_batch(
     record.quality = verdict.decision
     record.assertions = verdict.assertions
     # read back from the quarantine table: what was committed, not what was meant to be
-    quarantined = count_batches(
-        settings, table_uri(settings, "quarantine", contract.source), [batch], stage="silver"
-    ).get(batch, 0)
+    quarantine = open_if_exists(settings, table_uri(settings, "quarantine", contract.source))
+    quarantined = count_batches(quarantine, [batch], stage="silver").get(batch, 0)
     record.rows_out = merged.source_rows if merged else 0
     record.duplicates_resolved = duplicates
     record.quarantined = quarantined

@@ -35,6 +35,7 @@ from lake.storage import explain_storage_failure
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from deltalake import DeltaTable
 
 
 def write_options(settings: Settings) -> dict[str, str] | None:
@@ -45,37 +46,18 @@ def write_options(settings: Settings) -> dict[str, str] | None:
     return options or None
 
 
-def table_schema(settings: Settings, uri: str) -> pa.Schema | None:
-    """The Arrow schema of the table at ``uri`` (delta-rs), or None when there is no table yet."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    try:
-        table = DeltaTable(to_delta_rs_uri(uri), storage_options=storage_options(settings) or None)
-    except TableNotFoundError:
-        return None
-    except OSError as exc:
-        raise explain_storage_failure(exc, settings) from exc
+def table_schema(table: DeltaTable | None) -> pa.Schema | None:
+    """The Arrow schema of a table opened with delta-rs (None: no table yet)."""
     import pyarrow as pa
 
-    return pa.schema(table.schema().to_arrow())
+    return None if table is None else pa.schema(table.schema().to_arrow())
 
 
-def committed_transactions(settings: Settings, uri: str, app_ids: Iterable[str]) -> set[str]:
+def committed_transactions(table: DeltaTable | None, app_ids: Iterable[str]) -> set[str]:
     """The application ids among ``app_ids`` that have a committed transaction on the table."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    wanted = list(app_ids)
-    if not wanted:
+    if table is None:
         return set()
-    try:
-        table = DeltaTable(to_delta_rs_uri(uri), storage_options=storage_options(settings) or None)
-    except TableNotFoundError:
-        return set()
-    except OSError as exc:
-        raise explain_storage_failure(exc, settings) from exc
-    return {app_id for app_id in wanted if table.transaction_version(app_id) is not None}
+    return {app_id for app_id in app_ids if table.transaction_version(app_id) is not None}
 
 
 def append_arrow(

@@ -80,6 +80,16 @@ def open_table(settings: Settings, uri: str, *, version: int | None = None) -> D
         raise explain_storage_failure(exc, settings) from exc
 
 
+def open_if_exists(
+    settings: Settings, uri: str, *, version: int | None = None
+) -> DeltaTable | None:
+    """:func:`open_table`, or None when there is no table at ``uri`` yet."""
+    try:
+        return open_table(settings, uri, version=version)
+    except TableError:
+        return None
+
+
 def snapshot(settings: Settings, uri: str, *, version: int | None = None) -> TableSnapshot:
     """Version, row count, columns and files of a table, read without Spark."""
     table = open_table(settings, uri, version=version)

@@ -22,7 +22,7 @@ from ingestion.pipeline import run
 from lake import delta_io
 from lake.contracts import get_contract
 from lake.delta_append import committed_transactions
-from lake.delta_reader import open_table
+from lake.delta_reader import open_if_exists, open_table
 from lake.storage import ensure_bucket, table_uri
 
 pytestmark = [pytest.mark.spark, pytest.mark.minio]
@@ -91,7 +91,9 @@ def test_a_delivery_of_two_files_is_one_bronze_commit(spark, lake) -> None:
     assert bronze.to_pyarrow_table().num_rows == sum(by_batch.values())
     # each batch has its own transaction id, as Spark's idempotent writes had
     ids = [f"bronze:{r.batch_id}" for r in records]
-    assert committed_transactions(settings, table_uri(settings, "bronze", SOURCE), ids) == set(ids)
+    assert committed_transactions(
+        open_if_exists(settings, table_uri(settings, "bronze", SOURCE)), ids
+    ) == set(ids)
     # provenance is typed as before: the line a long, the times timestamps
     types = dict(_bronze(spark, settings).dtypes)
     assert (types["_line"], types["_delivered_at"], types["_ingested_at"]) == (

@@ -11,7 +11,7 @@ import pytest
 from ingestion.errors import ExtractError
 from lake import delta_io
 from lake.delta_append import append_arrow, committed_transactions, table_schema
-from lake.delta_reader import open_table
+from lake.delta_reader import open_if_exists, open_table
 
 pytestmark = pytest.mark.minio
 SCHEMA = pa.schema([("id", pa.string()), ("n", pa.int64())])
@@ -37,7 +37,9 @@ def test_one_commit_for_a_stream_with_one_transaction_per_part(lake_settings, fr
     table = open_table(lake_settings, fresh_table)
     assert table.version() == 0
     assert sorted(table.to_pyarrow_table().column("id").to_pylist()) == ["a", "b", "c"]
-    assert committed_transactions(lake_settings, fresh_table, ["part:1", "part:2", "part:3"]) == {
+    assert committed_transactions(
+        open_if_exists(lake_settings, fresh_table), ["part:1", "part:2", "part:3"]
+    ) == {
         "part:1",
         "part:2",
     }
@@ -60,18 +62,19 @@ def test_an_error_while_producing_is_raised_unchanged_and_nothing_is_committed(
     assert raised.value is error
     table = open_table(lake_settings, fresh_table)
     assert table.version() == 0 and table.to_pyarrow_table().num_rows == 1
-    assert committed_transactions(lake_settings, fresh_table, ["t"]) == set()
+    assert committed_transactions(open_if_exists(lake_settings, fresh_table), ["t"]) == set()
 
 
 def test_a_new_column_is_added_and_spark_reads_every_commit(
     spark, lake_settings, fresh_table
 ) -> None:
-    assert table_schema(lake_settings, fresh_table) is None
+    assert table_schema(open_if_exists(lake_settings, fresh_table)) is None
     append_arrow(lake_settings, fresh_table, SCHEMA, iter([_batch(["a"])]))
     wider = SCHEMA.append(pa.field("extra", pa.string()))
     append_arrow(lake_settings, fresh_table, wider, iter([_batch(["b"], wider)]))
 
-    assert table_schema(lake_settings, fresh_table).names == ["id", "n", "extra"]
+    schema = table_schema(open_if_exists(lake_settings, fresh_table))
+    assert schema is not None and schema.names == ["id", "n", "extra"]
     rows = {r["id"]: r["extra"] for r in delta_io.read_table(spark, fresh_table).collect()}
     assert rows == {"a": None, "b": "x"}
     history = delta_io.history(spark, fresh_table)
@@ -106,5 +109,5 @@ def test_a_job_run_without_the_lease_cannot_append_but_meta_tables_need_none(
         with pytest.raises(LeaseError, match="without holding"):
             append_arrow(lake_settings, other, SCHEMA, iter([_batch(["b"])]))
         append_arrow(lake_settings, meta, SCHEMA, iter([_batch(["c"])]), leased=False)
-    assert table_schema(lake_settings, other) is None
+    assert table_schema(open_if_exists(lake_settings, other)) is None
     assert open_table(lake_settings, meta).to_pyarrow_table().num_rows == 1
