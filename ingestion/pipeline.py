@@ -242,7 +242,7 @@ def _run_source(
     if "silver" in wanted:
         bronze_done = set(runlog.succeeded_batches(settings, contract.source, "bronze"))
         silver_done = set(runlog.succeeded_batches(settings, contract.source, "silver"))
-        batches = pending_batches(spark, settings, contract, bronze_done, silver_done)
+        batches = pending_batches(settings, contract, bronze_done, silver_done)
         progress(f"silver/{contract.source}: {len(batches)} batch(es) to type and merge")
         for batch in batches:
             _logged(

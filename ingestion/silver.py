@@ -23,6 +23,7 @@ refused until ``lake migrate``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -42,30 +43,41 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 Progress = Callable[[str], None]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def pending_batches(
-    spark: SparkSession,
     settings: Settings,
     contract: Contract,
     bronze_done: set[str],
     silver_done: set[str],
 ) -> list[str]:
-    """Bronze batches silver has not processed, oldest delivery first."""
-    from pyspark.sql import functions as F
+    """Bronze batches silver has not processed, oldest delivery first (then by batch id).
+
+    Read with delta-rs: the two provenance columns of the pending batches' rows, no Spark job
+    (a Spark aggregate cost about 0.7 s per source and run, whatever the delivery's size).
+    """
+    import pyarrow.dataset as ds
 
     todo = bronze_done - silver_done
     if not todo:
         return []
-    rows = (
-        delta_io.read_table(spark, table_uri(settings, "bronze", contract.source))
-        .filter(F.col("_batch_id").isin(sorted(todo)))
-        .groupBy("_batch_id")
-        .agg(F.min("_delivered_at").alias("d"))
-        .orderBy("d", "_batch_id")
-        .collect()
-    )
-    found = [r["_batch_id"] for r in rows]
+    table = open_if_exists(settings, table_uri(settings, "bronze", contract.source))
+    found: list[str] = []
+    if table is not None:
+        rows = table.to_pyarrow_dataset().to_table(
+            columns=["_batch_id", "_delivered_at"],
+            filter=ds.field("_batch_id").isin(sorted(todo)),
+        )
+        first = rows.group_by("_batch_id").aggregate([("_delivered_at", "min")])
+        delivered = first.column("_delivered_at_min").to_pylist()
+        batches = first.column("_batch_id").to_pylist()
+        # a batch without a delivery time sorts first, as Spark's ascending order put nulls
+        ordered = sorted(
+            zip(delivered, batches, strict=True),
+            key=lambda pair: (pair[0] is not None, pair[0] or _EPOCH, pair[1]),
+        )
+        found = [str(batch) for _, batch in ordered]
     # a batch with no bronze row (a header-only file) still needs its silver record
     return found + sorted(todo - set(found))
 

@@ -78,7 +78,11 @@ def history(spark: SparkSession, uri: str, *, limit: int = 20) -> list[dict[str,
 
     _require_table(spark, uri)
     with _translated(spark, uri, "read the history of"):
-        rows = DeltaTable.forPath(spark, uri).history(limit).collect()
+        return _commits(DeltaTable.forPath(spark, uri), limit)
+
+
+def _commits(table: Any, limit: int) -> list[dict[str, Any]]:
+    """The latest commits of an opened ``delta.tables.DeltaTable``, newest first."""
     return [
         {
             "version": r["version"],
@@ -88,7 +92,7 @@ def history(spark: SparkSession, uri: str, *, limit: int = 20) -> list[dict[str,
             "operationMetrics": dict(r["operationMetrics"] or {}),
             "userMetadata": r["userMetadata"],
         }
-        for r in rows
+        for r in table.history(limit).collect()
     ]
 
 
@@ -331,7 +335,8 @@ def merge_table(
         if when_not_matched == "insert":
             merge = merge.whenNotMatchedInsertAll()
         merge.execute()
-    last = history(spark, uri, limit=1)[0]
+        # the table already opened: its history lists the log again, without a second open
+        last = _commits(target, 1)[0]
     if int(last["version"]) == before:
         # Delta commits nothing when a merge without an insert clause matches no row; the
         # latest commit's metrics would be an older operation's

@@ -160,3 +160,33 @@ def test_the_same_file_twice_in_a_delivery_is_one_batch(spark, lake) -> None:
     records = [r for r in summary.records if r.layer == "bronze"]
     assert sorted(r.status for r in records) == ["skipped", "succeeded", "succeeded"]
     assert _bronze(spark, settings).select("_batch_id").distinct().count() == 2
+
+
+def test_pending_batches_are_read_without_spark_oldest_delivery_first(spark, lake) -> None:
+    from pyspark.sql import functions as F
+
+    from ingestion.silver import pending_batches
+
+    settings, _ = lake
+    _run_bronze(spark, settings)
+    contract = get_contract(settings.root, SOURCE)
+    done = set(runlog.succeeded_batches(settings, SOURCE, "bronze"))
+    assert len(done) == 2
+    # what Spark says of the same table: each batch's first delivery time, oldest first
+    expected = [
+        r["_batch_id"]
+        for r in _bronze(spark, settings)
+        .groupBy("_batch_id")
+        .agg(F.min("_delivered_at").alias("d"))
+        .orderBy("d", "_batch_id")
+        .collect()
+    ]
+    assert pending_batches(settings, contract, done, set()) == expected
+    # silver already has the oldest: only the other is pending; a batch with no bronze row (a
+    # header-only file) comes last, still pending
+    header_only = f"{SOURCE}-0000000000000000"
+    assert pending_batches(settings, contract, done | {header_only}, {expected[0]}) == [
+        expected[1],
+        header_only,
+    ]
+    assert pending_batches(settings, contract, done, done) == []
