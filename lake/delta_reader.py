@@ -80,12 +80,10 @@ def open_table(settings: Settings, uri: str, *, version: int | None = None) -> D
         raise explain_storage_failure(exc, settings) from exc
 
 
-def open_if_exists(
-    settings: Settings, uri: str, *, version: int | None = None
-) -> DeltaTable | None:
-    """:func:`open_table`, or None when there is no table at ``uri`` yet."""
+def open_if_exists(settings: Settings, uri: str) -> DeltaTable | None:
+    """:func:`open_table` at its latest version, or None when there is no table at ``uri`` yet."""
     try:
-        return open_table(settings, uri, version=version)
+        return open_table(settings, uri)
     except TableError:
         return None
 

@@ -8,7 +8,8 @@ come out in chunks). Rules (also in docs/extracts.md):
   ``header_row`` (lines above it, e.g. a title, are ignored); empty lines are not records. A line
   with another field count than the header, or an unterminated quote, is *malformed*.
 - XLSX: the sheet ``sheet`` (else the first), header on row ``header_row``; cells become strings
-  (dates ``yyyy-MM-dd``). A ``.xlsx`` that is not a valid workbook is an unreadable file.
+  (dates ``yyyy-MM-dd``). A ``.xlsx`` that is not a valid workbook is an unreadable file. calamine
+  reads a workbook of plain values, openpyxl the others (``xlsx_reader``'s doc says which).
 - JSON: ``.jsonl``, one object per line; keys are headers; a line that is not an object is
   malformed.
 

@@ -30,6 +30,13 @@ def _json_line(line: Line) -> tuple[dict[str, object] | None, Malformed | None]:
     return obj, None
 
 
+def _text(value: object) -> str:
+    """A non-string JSON value as text: nested values as their JSON, scalars with str()."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def read_jsonl(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, Iterator[Chunk]]:
     """The layout of a JSON-lines extract and its chunks of at most ``chunk_rows`` records.
 
@@ -69,18 +76,15 @@ def read_jsonl(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout,
     header = [str(k) for k in first[1]]
     layout = layout_for(contract, header, path, line=first[0])
 
+    keys = frozenset(header)
+
     def as_values(obj: dict[str, object]) -> list[str | None] | None:
-        if set(obj) - set(header):
+        if not obj.keys() <= keys:
             return None
+        get = obj.get
+        # a string as it is (the usual value, tested first), null as None, the rest as text
         return [
-            None
-            if obj.get(h) is None
-            else (
-                json.dumps(obj[h], ensure_ascii=False)
-                if isinstance(obj[h], dict | list)
-                else str(obj[h])
-            )
-            for h in header
+            v if (v := get(h)).__class__ is str else None if v is None else _text(v) for h in header
         ]
 
     def chunks() -> Iterator[Chunk]:

@@ -1,13 +1,28 @@
 """Excel extracts: the sheet ``sheet`` (else the first), header on row ``header_row``.
 
 Cells become strings (dates ``yyyy-MM-dd``, whole floats without ``.0``); a formula cell without
-a cached value is kept as its formula text (``=...``), as text. That takes a second pass over the
-sheet (openpyxl gives cached values or formulas, not both), made only when a worksheet of the
-workbook holds a formula element at all (:func:`has_formulas`, a byte scan of the inflated
-parts): an export of values is read once. A row with cells beyond the
+a cached value is kept as its formula text (``=...``), as text. A row with cells beyond the
 header's width is malformed. The workbook is untrusted: its zip central directory is checked
 before anything is inflated (:func:`check_zip_sizes`), so a zip bomb is refused, not expanded, and
 any failure to parse it is an :class:`~ingestion.errors.ExtractError` naming the file.
+
+Two engines read the cells, chosen per workbook after one byte scan of its inflated worksheet
+parts (:func:`scan_worksheets`):
+
+- **calamine** (``python-calamine``, Rust), about ten times faster than openpyxl, for a workbook
+  of plain values: the usual export, and the bench's. It reads the whole sheet into memory, so it
+  is used only while the worksheet parts inflate to at most :data:`MAX_CALAMINE_SHEET_BYTES`.
+- **openpyxl** (streaming, read-only) for everything else: a sheet larger than that (memory stays
+  bounded), and the cells calamine would not give back as openpyxl did - a formula (openpyxl
+  gives cached values or formulas, not both, so a second pass keeps the text of a formula never
+  computed), an error cell (``#N/A`` kept as its text; calamine gives an empty cell), an
+  integer beyond 2**53 (openpyxl keeps its digits exactly; calamine reads a double), a
+  date-styled number outside Excel's dates (openpyxl: a date before 1900 or ``#VALUE!``;
+  calamine: a time or a number), and a built-in locale date format (ids 27-36, 50-58: dates for
+  calamine, numbers for openpyxl). The last two are found with the workbook's styles part.
+
+The two agree cell for cell on every other workbook: ``tests/ingestion/test_xlsx_engines.py``
+generates messy ones (typed cells, dates, gaps, offsets, malformed rows) and compares them.
 """
 
 from __future__ import annotations
@@ -15,7 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +46,16 @@ MAX_XLSX_INFLATED_BYTES = 1 << 30
 MAX_XLSX_ENTRIES = 10_000
 MAX_XLSX_RATIO = 200
 _RATIO_FLOOR_BYTES = 16 << 20  # small entries may compress as well as they like
+# calamine holds the whole sheet in memory (about its XML's size): above this, openpyxl streams.
+MAX_CALAMINE_SHEET_BYTES = 256 << 20
 
 
 def _cell(value: object) -> str | None:
     if value is None:
         return None
+    if value.__class__ is float:  # the usual number first (calamine gives every number so)
+        number: float = value
+        return str(int(number)) if number.is_integer() else str(number)
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
@@ -51,33 +73,145 @@ def _formula_or(value: object, formula: object) -> object:
     return text if isinstance(text, str) and text.startswith("=") else None
 
 
-# A formula element of SpreadsheetML, with or without a namespace prefix: <f>, <f t="shared"/>...
-_FORMULA_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+# What only openpyxl gives back as delivered, found in the worksheet XML (any namespace prefix):
+# a formula element <f>, an error cell (t="e"), an integer a double cannot hold exactly in a <v>.
+# Each has a cheap first pattern (a literal the regex engine finds fast); the exact one runs only
+# on a block where the cheap one matched: a scan of plain values costs about one inflate.
+_PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
+_FORMULA_ELEMENT = re.compile(rb"<" + _PREFIX + rb"f[\s/>]")
+_ERROR_HINT = re.compile(rb"t\s*=\s*[\"']e[\"']")
+_ERROR_CELL = re.compile(rb"<" + _PREFIX + rb"c\s[^<>]*\bt\s*=\s*[\"']e[\"']")
+_LONG_HINT = re.compile(rb"v>\s*[+-]?\d{16}")
+_LONG_NUMBER = re.compile(rb"<" + _PREFIX + rb"v>\s*[+-]?(\d{16,})(?![\d.eE])")
+_EXACT_IN_A_DOUBLE = 2**53  # every integer up to this is a double exactly
+# A date-styled cell outside Excel's dates - negative, or past 9999-12-31 (serial 2,958,465) -
+# is a date before the epoch or "#VALUE!" for openpyxl, a time or a number for calamine. Only a
+# workbook with a date style is concerned; these hints (a negative number, 7 digits or more
+# before the point) are a cheap, wider net.
+_NEGATIVE_HINT = re.compile(rb"v>\s*-")
+_LARGE_HINT = re.compile(rb"v>\s*\+?\d{7}")
+# Built-in number formats that calamine reads as dates and openpyxl does not know (locale dates).
+_LOCALE_DATE_FORMAT_IDS = frozenset({*range(27, 37), *range(50, 59)})
 
 
-def has_formulas(path: Path) -> bool:
-    """Whether any worksheet part of the workbook holds a formula element.
+def _markers(buffer: bytes) -> set[str]:
+    found = set()
+    if _FORMULA_ELEMENT.search(buffer):
+        found.add("formula")
+    if _ERROR_HINT.search(buffer) and _ERROR_CELL.search(buffer):
+        found.add("error")
+    if _LONG_HINT.search(buffer) and any(
+        int(m[1]) > _EXACT_IN_A_DOUBLE for m in _LONG_NUMBER.finditer(buffer)
+    ):
+        found.add("long_number")
+    if _NEGATIVE_HINT.search(buffer) or _LARGE_HINT.search(buffer):
+        found.add("beyond_dates")  # kept only if the workbook has a date style
+    return found
 
-    Called after :func:`check_zip_sizes` (the inflated sizes are bounded). Anything unexpected
-    (a part that does not inflate) answers True: the full two-pass reading then reports it.
+
+def _date_styles(archive: zipfile.ZipFile) -> str | None:
+    """Whether the workbook's cell styles hold a date format, as openpyxl or calamine sees it.
+
+    ``date`` for a date format (openpyxl's own test of a format), ``locale_date`` for a built-in
+    locale date format openpyxl does not know, None for neither. A styles part that cannot be
+    read answers ``date`` (the cautious answer).
     """
-    import zipfile
+    from xml.etree import ElementTree
 
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+    try:
+        root = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    except KeyError:
+        return None  # no styles part: every cell is General
+    except Exception:
+        return "date"
+    custom = {
+        el.get("numFmtId"): el.get("formatCode") or ""
+        for el in root.iter()
+        if el.tag.rsplit("}", 1)[-1] == "numFmt"
+    }
+    answer = None
+    for xfs in (el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "cellXfs"):
+        for xf in xfs:
+            ident = xf.get("numFmtId") or "0"
+            code = custom.get(ident)
+            if code is None and ident.isdigit():
+                if int(ident) in _LOCALE_DATE_FORMAT_IDS:
+                    answer = "locale_date"
+                    continue
+                code = BUILTIN_FORMATS.get(int(ident))
+            if code and is_date_format(code):
+                return "date"
+    return answer
+
+
+_SCAN_OVERLAP = 512  # a marker split across two blocks is found in the overlap
+
+
+@dataclass(frozen=True)
+class WorksheetScan:
+    """What one byte scan of a workbook's worksheet parts found.
+
+    ``markers``: ``formula``, ``error``, ``long_number`` (see :func:`_markers`),
+    ``date_out_of_range`` (a date style, and a number that may be a date Excel cannot show),
+    ``locale_date`` (a built-in locale date format), or ``unreadable`` when a part does not
+    inflate (the openpyxl reading then says what is wrong).
+    ``inflated``: the worksheet parts' total inflated size, in bytes.
+    """
+
+    markers: frozenset[str]
+    inflated: int
+
+    @property
+    def engine(self) -> str:
+        """``calamine`` for a workbook of plain values small enough to hold; else ``openpyxl``."""
+        if self.markers or self.inflated > MAX_CALAMINE_SHEET_BYTES:
+            return "openpyxl"
+        return "calamine"
+
+
+def scan_worksheets(path: Path) -> WorksheetScan:
+    """Scan the inflated worksheet parts once for what decides the engine (see the module doc).
+
+    Called after :func:`check_zip_sizes` (the inflated sizes are bounded).
+    """
+    found: set[str] = set()
+    inflated = 0
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 name = info.filename
                 if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
                     continue
+                inflated += info.file_size
                 with archive.open(info) as part:
                     tail = b""
                     while block := part.read(1 << 20):
-                        if _FORMULA_ELEMENT.search(tail + block):
-                            return True
-                        tail = block[-32:]
+                        found |= _markers(tail + block)
+                        if "formula" in found:  # openpyxl in two passes: nothing more to learn
+                            return WorksheetScan(frozenset(found), inflated)
+                        tail = block[-_SCAN_OVERLAP:]
+            styles = _date_styles(archive)
     except Exception:  # an unreadable part: let the reader say what is wrong with it
-        return True
-    return False
+        found.add("unreadable")
+        styles = None
+    if "beyond_dates" in found:
+        found.discard("beyond_dates")
+        if styles == "date":
+            found.add("date_out_of_range")
+    if styles == "locale_date":
+        found.add("locale_date")
+    return WorksheetScan(frozenset(found), inflated)
+
+
+def has_formulas(path: Path) -> bool:
+    """Whether any worksheet part of the workbook holds a formula element.
+
+    Anything unexpected (a part that does not inflate) answers True: the full two-pass reading
+    then reports it.
+    """
+    return bool(scan_worksheets(path).markers & {"formula", "unreadable"})
 
 
 def check_zip_sizes(path: Path) -> None:
@@ -89,7 +223,6 @@ def check_zip_sizes(path: Path) -> None:
         ExtractError: Not a zip, too many entries, an entry or the total too large once
             inflated, or an entry compressed suspiciously well.
     """
-    import zipfile
 
     try:
         with zipfile.ZipFile(path) as archive:
@@ -129,67 +262,91 @@ def check_zip_sizes(path: Path) -> None:
             )
 
 
-def read_xlsx(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, Iterator[Chunk]]:
-    """The layout of an Excel extract and its chunks of at most ``chunk_rows`` records.
+Rows = Iterator[tuple[int, list[str | None]]]
 
-    Raises:
-        ExtractError: A zip bomb, not a readable workbook, no such sheet, no header, or a
-            broken sheet part (raised while the chunks are read).
-    """
+
+def _unreadable(contract: Contract, path: Path, exc: BaseException) -> ExtractError:
+    return ExtractError(
+        path,
+        f"not a readable Excel workbook ({type(exc).__name__}); expected an .xlsx.",
+        fix="re-export the extract as .xlsx",
+        source=contract.source,
+    )
+
+
+def _no_such_sheet(contract: Contract, path: Path, sheets: list[str]) -> ExtractError:
+    return ExtractError(
+        path,
+        f"no sheet {contract.sheet!r}; sheets: {', '.join(sheets)}.",
+        fix=f"fix sheet in {contract.path}",
+        source=contract.source,
+    )
+
+
+def _sheet_unreadable(contract: Contract, path: Path, exc: BaseException) -> ExtractError:
+    return ExtractError(
+        path,
+        f"sheet {contract.sheet or 1} cannot be read ({type(exc).__name__}); expected a "
+        "worksheet of data.",
+        fix=f"re-export the extract, or fix sheet in {contract.path}",
+        source=contract.source,
+    )
+
+
+def _broken_row(contract: Contract, path: Path, number: int, exc: BaseException) -> ExtractError:
+    return ExtractError(
+        path,
+        f"row {number}: the sheet cannot be read ({type(exc).__name__}: {str(exc)[:200]}); "
+        "expected a well-formed worksheet.",
+        fix="re-export the extract as .xlsx",
+        source=contract.source,
+        line=number,
+    )
+
+
+def _only_errors(exc: BaseException) -> None:
+    """Re-raise an interruption; a Rust panic (pyo3's PanicException) is a failure to read."""
+    if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+        raise exc
+
+
+def _openpyxl_rows(
+    contract: Contract, path: Path, formulas: bool
+) -> tuple[Rows, Callable[[], None]]:
+    """The sheet's rows, streamed by openpyxl: (row number from 1, cells as strings)."""
     from openpyxl import load_workbook
 
-    check_zip_sizes(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
         # The same sheet with formulas, read in step: a formula without a cached value is kept
         # as its text rather than lost as an empty cell. No formula anywhere: no second pass.
-        formulas = (
-            load_workbook(path, read_only=True, data_only=False) if has_formulas(path) else None
-        )
+        formula_book = load_workbook(path, read_only=True, data_only=False) if formulas else None
     except Exception as exc:  # any failure to parse an untrusted workbook: unreadable file
-        raise ExtractError(
-            path,
-            f"not a readable Excel workbook ({type(exc).__name__}); expected an .xlsx.",
-            fix="re-export the extract as .xlsx",
-            source=contract.source,
-        ) from None
+        raise _unreadable(contract, path, exc) from None
 
     def close() -> None:
         workbook.close()
-        if formulas is not None:
-            formulas.close()
+        if formula_book is not None:
+            formula_book.close()
 
     if contract.sheet and contract.sheet not in workbook.sheetnames:
-        sheets = ", ".join(workbook.sheetnames)
         close()
-        raise ExtractError(
-            path,
-            f"no sheet {contract.sheet!r}; sheets: {sheets}.",
-            fix=f"fix sheet in {contract.path}",
-            source=contract.source,
-        )
+        raise _no_such_sheet(contract, path, workbook.sheetnames)
     try:
         data_sheet: Any = workbook[contract.sheet] if contract.sheet else workbook.worksheets[0]
         texts: Iterator[Any] = itertools.repeat(())
-        if formulas is not None:
+        if formula_book is not None:
             formula_sheet: Any = (
-                formulas[contract.sheet] if contract.sheet else formulas.worksheets[0]
+                formula_book[contract.sheet] if contract.sheet else formula_book.worksheets[0]
             )
             texts = formula_sheet.iter_rows(values_only=True)
         pairs = zip(data_sheet.iter_rows(values_only=True), texts, strict=False)
     except Exception as exc:  # no worksheet at all, or a chart sheet where data was expected
         close()
-        raise ExtractError(
-            path,
-            f"sheet {contract.sheet or 1} cannot be read ({type(exc).__name__}); expected a "
-            "worksheet of data.",
-            fix=f"re-export the extract, or fix sheet in {contract.path}",
-            source=contract.source,
-        ) from None
-    number = 0
+        raise _sheet_unreadable(contract, path, exc) from None
 
-    def rows() -> Iterator[tuple[int, list[str | None]]]:
-        nonlocal number
+    def rows() -> Rows:
+        number = 0
         try:
             for values, texts in pairs:
                 number += 1
@@ -200,20 +357,82 @@ def read_xlsx(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, 
                         for v, f in zip(values, [*texts, *[None] * len(values)], strict=False)
                     ],
                 )
-        except ExtractError:
-            raise
         except Exception as exc:  # a broken sheet part shows up only while reading it
             close()
-            raise ExtractError(
-                path,
-                f"row {number + 1}: the sheet cannot be read ({type(exc).__name__}: "
-                f"{str(exc)[:200]}); expected a well-formed worksheet.",
-                fix="re-export the extract as .xlsx",
-                source=contract.source,
-                line=number + 1,
-            ) from None
+            raise _broken_row(contract, path, number + 1, exc) from None
 
-    stream = rows()
+    return rows(), close
+
+
+def _calamine_rows(contract: Contract, path: Path) -> tuple[Rows, Callable[[], None]]:
+    """The sheet's rows, read by calamine: (row number from 1, cells as strings).
+
+    calamine parses the whole sheet when it is opened (a broken part fails here, not while the
+    rows are read); its rows start at row 1 but at the sheet's first used column, so the
+    columns before it are put back as empty cells. An empty cell comes back as ``""``: None.
+    """
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except BaseException as exc:
+        _only_errors(exc)
+        raise _unreadable(contract, path, exc) from None
+    close = workbook.close
+    if contract.sheet and contract.sheet not in workbook.sheet_names:
+        sheets = list(workbook.sheet_names)
+        close()
+        raise _no_such_sheet(contract, path, sheets)
+    try:
+        name = contract.sheet or next(
+            m.name for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet
+        )
+        sheet = workbook.get_sheet_by_name(name)
+    except BaseException as exc:  # no worksheet at all, a chart sheet, or a broken sheet part
+        _only_errors(exc)
+        close()
+        raise _sheet_unreadable(contract, path, exc) from None
+    before: list[str | None] = [None] * (sheet.start[1] if sheet.start else 0)
+
+    def rows() -> Rows:
+        number = 0
+        try:
+            for values in sheet.iter_rows():
+                number += 1
+                # a string as it is ("" is an empty cell), anything else through _cell
+                yield (
+                    number,
+                    before + [(v or None) if v.__class__ is str else _cell(v) for v in values],
+                )
+        except BaseException as exc:
+            _only_errors(exc)
+            close()
+            raise _broken_row(contract, path, number + 1, exc) from None
+
+    return rows(), close
+
+
+def read_xlsx(
+    contract: Contract, path: Path, chunk_rows: int, *, engine: str | None = None
+) -> tuple[Layout, Iterator[Chunk]]:
+    """The layout of an Excel extract and its chunks of at most ``chunk_rows`` records.
+
+    ``engine`` forces ``calamine`` or ``openpyxl`` (the tests compare them); by default the
+    scan of the worksheets chooses (see the module doc).
+
+    Raises:
+        ExtractError: A zip bomb, not a readable workbook, no such sheet, no header, or a
+            broken sheet part (raised while the chunks are read).
+    """
+    check_zip_sizes(path)
+    scan = scan_worksheets(path)
+    if (engine or scan.engine) == "calamine":
+        stream, close = _calamine_rows(contract, path)
+    else:
+        stream, close = _openpyxl_rows(
+            contract, path, formulas=bool(scan.markers & {"formula", "unreadable"})
+        )
+
     header: list[str] | None = None
     for row_number, row in stream:
         if row_number == contract.header_row:
@@ -240,7 +459,10 @@ def read_xlsx(contract: Contract, path: Path, chunk_rows: int) -> tuple[Layout, 
                 continue
             extra = [v for v in values[width:] if v is not None and v.strip()]
             if extra:
-                raw = "\t".join("" if v is None else v for v in values)
+                # The row's cells up to its last one (not the sheet's width): one raw text
+                # whichever engine read it.
+                last = max(i for i, v in enumerate(values) if v) + 1
+                raw = "\t".join("" if v is None else v for v in values[:last])
                 chunk.malformed.append(
                     Malformed(
                         row_number,
