@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from ingestion.errors import in_batch
 from ingestion.landing import LandedFile, land
-from ingestion.readers import Layout, read_extract
+from ingestion.readers import Layout, read_extract, read_layout
 from ingestion.runlog import RunRecord, check, now
 from lake.contracts import Contract
 from lake.delta_append import append_arrow, committed_transactions, table_schema
@@ -133,10 +133,8 @@ def land_file(
     seen.add(batch)
     record.status = "failed"
     with in_batch(batch):  # an error from here on names the batch in the run log
-        delivered.layout, chunks = read_extract(contract, path)  # the header, checked now
-    close = getattr(chunks, "close", None)
-    if close is not None:  # read again when the delivery is committed
-        close()
+        # the header, checked now; the records are read when the delivery is committed
+        delivered.layout = read_layout(contract, path)
     return delivered
 
 

@@ -57,6 +57,7 @@ from ingestion.readers.xlsx_reader import (
     MAX_XLSX_RATIO,
     check_zip_sizes,
     read_xlsx,
+    read_xlsx_layout,
 )
 from lake.contracts import Contract
 
@@ -73,7 +74,26 @@ __all__ = [
     "check_zip_sizes",
     "layout_for",
     "read_extract",
+    "read_layout",
 ]
+
+
+def read_layout(contract: Contract, path: Path) -> Layout:
+    """The layout of an extract (its header mapped to the contract), reading as little as can be.
+
+    A text file is read up to its header, as :func:`read_extract` does; an ``.xlsx`` streams its
+    first rows with openpyxl (calamine would parse the whole sheet first).
+
+    Raises:
+        ExtractError: As :func:`read_extract` does for the file and its header.
+    """
+    if contract.format == "xlsx" and path.suffix.lower() == ".xlsx" and path.is_file():
+        return read_xlsx_layout(contract, path)
+    layout, chunks = read_extract(contract, path)
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+    return layout
 
 
 def read_extract(

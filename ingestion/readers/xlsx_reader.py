@@ -412,6 +412,49 @@ def _calamine_rows(contract: Contract, path: Path) -> tuple[Rows, Callable[[], N
     return rows(), close
 
 
+def _layout(contract: Contract, path: Path, stream: Rows, close: Callable[[], None]) -> Layout:
+    """Read ``stream`` up to the header row; its layout (the rows after it stay in ``stream``).
+
+    Raises:
+        ExtractError: No header on the contract's header row (``close`` is called first).
+    """
+    header: list[str] | None = None
+    for row_number, row in stream:
+        if row_number == contract.header_row:
+            header = [(v or "").strip() for v in row]
+            while header and not header[-1]:
+                header.pop()
+            break
+    if not header:
+        close()
+        raise ExtractError(
+            path,
+            f"no header on row {contract.header_row}.",
+            fix=f"check header_row in {contract.path}",
+            source=contract.source,
+            line=contract.header_row,
+        )
+    return layout_for(contract, header, path, line=contract.header_row)
+
+
+def read_xlsx_layout(contract: Contract, path: Path) -> Layout:
+    """The layout of an Excel extract, from its first rows only (landing checks the header).
+
+    openpyxl streams the rows up to the header, in two passes so that a formula in the header
+    is its text as in :func:`read_xlsx` (a few milliseconds: nothing after the header is
+    parsed, no scan); both engines give the same layout (tests/ingestion/test_xlsx_engines.py).
+
+    Raises:
+        ExtractError: As :func:`read_xlsx` does for the file and its header.
+    """
+    check_zip_sizes(path)
+    stream, close = _openpyxl_rows(contract, path, formulas=True)
+    try:
+        return _layout(contract, path, stream, close)
+    finally:
+        close()
+
+
 def read_xlsx(
     contract: Contract, path: Path, chunk_rows: int, *, engine: str | None = None
 ) -> tuple[Layout, Iterator[Chunk]]:
@@ -433,24 +476,8 @@ def read_xlsx(
             contract, path, formulas=bool(scan.markers & {"formula", "unreadable"})
         )
 
-    header: list[str] | None = None
-    for row_number, row in stream:
-        if row_number == contract.header_row:
-            header = [(v or "").strip() for v in row]
-            while header and not header[-1]:
-                header.pop()
-            break
-    if not header:
-        close()
-        raise ExtractError(
-            path,
-            f"no header on row {contract.header_row}.",
-            fix=f"check header_row in {contract.path}",
-            source=contract.source,
-            line=contract.header_row,
-        )
-    layout = layout_for(contract, header, path, line=contract.header_row)
-    width = len(header)
+    layout = _layout(contract, path, stream, close)
+    width = len(layout.header)
 
     def chunks() -> Iterator[Chunk]:
         chunk = Chunk([], [])

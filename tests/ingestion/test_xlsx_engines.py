@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ingestion.readers import xlsx_reader
+from ingestion.errors import ExtractError
+from ingestion.readers import read_layout, xlsx_reader
 from ingestion.readers.records import Malformed
 from ingestion.readers.xlsx_reader import read_xlsx, scan_worksheets
 from lake.contracts import Contract, load_contract
@@ -165,6 +166,7 @@ def test_calamine_and_openpyxl_agree_on_messy_workbooks(
     by_calamine = read(contract, path, "calamine")
     by_openpyxl = read(contract, path, "openpyxl")
     assert by_calamine == by_openpyxl
+    assert read_layout(contract, path) == by_calamine[0]  # landing's header: the first rows
     _, records, malformed = by_calamine
     data_rows = {n for n, _ in records} | {n for n, _, _ in malformed}
     assert all(n > header_row for n in data_rows)
@@ -291,6 +293,19 @@ def test_a_sheet_too_large_for_memory_is_streamed_by_openpyxl(
     monkeypatch.setattr(xlsx_reader, "_openpyxl_rows", spy)
     _, records, _ = read_xlsx_default(make_contract(tmp_path), path)
     assert calls == ["openpyxl"] and records == [(2, ["A", "1", None])]
+
+
+def test_landing_reads_the_header_without_parsing_the_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows: list[list[object]] = [["N°", "Montant", "Jour"]] + [["A", i, None] for i in range(500)]
+    path = save(tmp_path / "demo.xlsx", rows)
+    monkeypatch.setattr(xlsx_reader, "_calamine_rows", None)  # any call would fail
+    monkeypatch.setattr(xlsx_reader, "scan_worksheets", None)
+    layout = read_layout(make_contract(tmp_path), path)
+    assert layout.columns == ["id", "amount", "day"]
+    with pytest.raises(ExtractError, match="no header on row 600"):
+        read_layout(make_contract(tmp_path, header_row=600), path)
 
 
 def test_the_sample_pvt_workbooks_read_alike(tmp_path: Path) -> None:
