@@ -87,9 +87,9 @@ _EXACT_IN_A_DOUBLE = 2**53  # every integer up to this is a double exactly
 # A date-styled cell outside Excel's dates - negative, or past 9999-12-31 (serial 2,958,465) -
 # is a date before the epoch or "#VALUE!" for openpyxl, a time or a number for calamine. Only a
 # workbook with a date style is concerned; these hints (a negative number, 7 digits or more
-# before the point) are a cheap, wider net.
+# before the point, a positive exponent) are a cheap, wider net.
 _NEGATIVE_HINT = re.compile(rb"v>\s*-")
-_LARGE_HINT = re.compile(rb"v>\s*\+?\d{7}")
+_LARGE_HINT = re.compile(rb"v>\s*\+?(?:\d{7}|[\d.]+[eE]\+?\d)")  # or 1E+16, 2.5e7...
 # Built-in number formats that calamine reads as dates and openpyxl does not know (locale dates).
 _LOCALE_DATE_FORMAT_IDS = frozenset({*range(27, 37), *range(50, 59)})
 

@@ -87,7 +87,7 @@ CELL = st.one_of(
         st.integers(0, 2_958_465)
         | st.floats(0, 2_958_465)
         | st.integers(-(10**8), 10**8)
-        | st.floats(-1e8, 1e8),
+        | st.floats(-1e20, 1e20),  # 1e+16 is written with an exponent
         st.sampled_from(
             [
                 "General",
@@ -243,12 +243,18 @@ def test_numbers_outside_excel_dates_go_to_openpyxl(tmp_path: Path) -> None:
     sheet.append(["N°", "Montant", "Jour"])
     sheet.append(["A", 1, -400])
     sheet.append(["B", 2, 3_000_000])
-    sheet["C2"].number_format = sheet["C3"].number_format = "yyyy-mm-dd"
+    sheet.append(["C", 3, 1e16])  # written "1e+16"
+    for ref in ("C2", "C3", "C4"):
+        sheet[ref].number_format = "yyyy-mm-dd"
     path = tmp_path / "dates.xlsx"
     book.save(path)
     assert scan_worksheets(path).markers == {"date_out_of_range"}
     by_openpyxl = read(contract, path, "openpyxl")
-    assert by_openpyxl[1] == [(2, ["A", "1", "1898-11-25"]), (3, ["B", "2", "#VALUE!"])]
+    assert by_openpyxl[1] == [
+        (2, ["A", "1", "1898-11-25"]),
+        (3, ["B", "2", "#VALUE!"]),
+        (4, ["C", "3", "#VALUE!"]),
+    ]
     assert read(contract, path, "calamine") != by_openpyxl  # why they go to openpyxl
     assert read_xlsx_default(contract, path)[1] == by_openpyxl[1]
 
