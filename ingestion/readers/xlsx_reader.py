@@ -6,12 +6,12 @@ header's width is malformed. The workbook is untrusted: its zip central director
 before anything is inflated (:func:`check_zip_sizes`), so a zip bomb is refused, not expanded, and
 any failure to parse it is an :class:`~ingestion.errors.ExtractError` naming the file.
 
-Two engines read the cells, chosen per workbook after one byte scan of its inflated worksheet
-parts (:func:`scan_worksheets`):
+Two engines read the cells, chosen per workbook after one byte scan of its inflated XML parts
+(:func:`scan_worksheets`):
 
 - **calamine** (``python-calamine``, Rust), about ten times faster than openpyxl, for a workbook
   of plain values: the usual export, and the bench's. It reads the whole sheet into memory, so it
-  is used only while the worksheet parts inflate to at most :data:`MAX_CALAMINE_SHEET_BYTES`.
+  is used only while the workbook's XML parts inflate to at most :data:`MAX_CALAMINE_SHEET_BYTES`.
 - **openpyxl** (streaming, read-only) for everything else: a sheet larger than that (memory stays
   bounded), and the cells calamine would not give back as openpyxl did - a formula (openpyxl
   gives cached values or formulas, not both, so a second pass keeps the text of a formula never
@@ -120,30 +120,31 @@ def _date_styles(archive: zipfile.ZipFile) -> str | None:
 
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
-    try:
-        root = ElementTree.fromstring(archive.read("xl/styles.xml"))
-    except KeyError:
-        return None  # no styles part: every cell is General
-    except Exception:
-        return "date"
-    custom = {
-        el.get("numFmtId"): el.get("formatCode") or ""
-        for el in root.iter()
-        if el.tag.rsplit("}", 1)[-1] == "numFmt"
-    }
+    # xl/styles.xml by convention; any part named so, wherever the workbook keeps it
+    parts = [n for n in archive.namelist() if n.lower().endswith("styles.xml")]
     answer = None
-    for xfs in (el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "cellXfs"):
-        for xf in xfs:
-            ident = xf.get("numFmtId") or "0"
-            code = custom.get(ident)
-            if code is None and ident.isdigit():
-                if int(ident) in _LOCALE_DATE_FORMAT_IDS:
-                    answer = "locale_date"
-                    continue
-                code = BUILTIN_FORMATS.get(int(ident))
-            if code and is_date_format(code):
-                return "date"
-    return answer
+    for part in parts:
+        try:
+            root = ElementTree.fromstring(archive.read(part))
+        except Exception:
+            return "date"
+        custom = {
+            el.get("numFmtId"): el.get("formatCode") or ""
+            for el in root.iter()
+            if el.tag.rsplit("}", 1)[-1] == "numFmt"
+        }
+        for xfs in (el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "cellXfs"):
+            for xf in xfs:
+                ident = xf.get("numFmtId") or "0"
+                code = custom.get(ident)
+                if code is None and ident.isdigit():
+                    if int(ident) in _LOCALE_DATE_FORMAT_IDS:
+                        answer = "locale_date"
+                        continue
+                    code = BUILTIN_FORMATS.get(int(ident))
+                if code and is_date_format(code):
+                    return "date"
+    return answer  # no styles part: every cell is General
 
 
 _SCAN_OVERLAP = 512  # a marker split across two blocks is found in the overlap
@@ -151,13 +152,13 @@ _SCAN_OVERLAP = 512  # a marker split across two blocks is found in the overlap
 
 @dataclass(frozen=True)
 class WorksheetScan:
-    """What one byte scan of a workbook's worksheet parts found.
+    """What one byte scan of a workbook's XML parts found.
 
     ``markers``: ``formula``, ``error``, ``long_number`` (see :func:`_markers`),
     ``date_out_of_range`` (a date style, and a number that may be a date Excel cannot show),
     ``locale_date`` (a built-in locale date format), or ``unreadable`` when a part does not
     inflate (the openpyxl reading then says what is wrong).
-    ``inflated``: the worksheet parts' total inflated size, in bytes.
+    ``inflated``: the XML parts' total inflated size, in bytes.
     """
 
     markers: frozenset[str]
@@ -172,9 +173,13 @@ class WorksheetScan:
 
 
 def scan_worksheets(path: Path) -> WorksheetScan:
-    """Scan the inflated worksheet parts once for what decides the engine (see the module doc).
+    """Scan the inflated XML parts once for what decides the engine (see the module doc).
 
-    Called after :func:`check_zip_sizes` (the inflated sizes are bounded).
+    Every ``.xml`` part is read, not only ``xl/worksheets/``: a workbook may keep its sheets
+    under another name (its relationships say where), and a marker found in another part (a
+    chart's ``<c:f>``) only sends the workbook to openpyxl, never the wrong way. Shared strings
+    count in ``inflated``: calamine holds them too. Called after :func:`check_zip_sizes` (the
+    inflated sizes are bounded).
     """
     found: set[str] = set()
     inflated = 0
@@ -182,7 +187,7 @@ def scan_worksheets(path: Path) -> WorksheetScan:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 name = info.filename
-                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                if not name.lower().endswith(".xml"):
                     continue
                 inflated += info.file_size
                 with archive.open(info) as part:
@@ -206,7 +211,7 @@ def scan_worksheets(path: Path) -> WorksheetScan:
 
 
 def has_formulas(path: Path) -> bool:
-    """Whether any worksheet part of the workbook holds a formula element.
+    """Whether any XML part of the workbook holds a formula element.
 
     Anything unexpected (a part that does not inflate) answers True: the full two-pass reading
     then reports it.

@@ -282,6 +282,30 @@ def read_xlsx_default(contract: Contract, path: Path):
     return layout, records, []
 
 
+def test_a_sheet_stored_under_another_name_is_scanned_too(tmp_path: Path) -> None:
+    """The scan reads every XML part: a sheet outside xl/worksheets/ with an error cell."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    path = save(tmp_path / "demo.xlsx", [["N°", "Montant", "Jour"], ["A", "#N/A", None]])
+    book = load_workbook(path)
+    book.active["B2"].data_type = "e"
+    book.save(path)
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    moved = {"xl/worksheets/sheet1.xml": "xl/data/feuille.xml"}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            for old, new in moved.items():
+                data = data.replace(b"/" + old.encode(), b"/" + new.encode())
+            target.writestr(moved.get(name, name), data)
+    with zipfile.ZipFile(path) as check:
+        assert "xl/data/feuille.xml" in check.namelist()
+    assert scan_worksheets(path).markers == {"error"}
+    assert read_xlsx_default(make_contract(tmp_path), path)[1] == [(2, ["A", "#N/A", None])]
+
+
 def test_a_sheet_too_large_for_memory_is_streamed_by_openpyxl(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
