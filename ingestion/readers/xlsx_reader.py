@@ -84,17 +84,44 @@ _ERROR_CELL = re.compile(rb"<" + _PREFIX + rb"c\s[^<>]*\bt\s*=\s*[\"']e[\"']")
 _LONG_HINT = re.compile(rb"v>\s*[+-]?\d{16}")
 _LONG_NUMBER = re.compile(rb"<" + _PREFIX + rb"v>\s*[+-]?(\d{16,})(?![\d.eE])")
 _EXACT_IN_A_DOUBLE = 2**53  # every integer up to this is a double exactly
-# A date-styled cell outside Excel's dates - negative, or past 9999-12-31 (serial 2,958,465) -
-# is a date before the epoch or "#VALUE!" for openpyxl, a time or a number for calamine. Only a
-# workbook with a date style is concerned; these hints (a negative number, 7 digits or more
-# before the point, a positive exponent) are a cheap, wider net.
+# A date-styled cell outside Excel's dates - negative, or past 9999-12-31 - is a date before the
+# epoch or "#VALUE!" for openpyxl, a time or a number for calamine. Cheap hints (a negative
+# number, 7 digits or more before the point, a positive exponent) find the blocks where such a
+# number may be; there, each numeric cell's style and value are read (_CELL_VALUE), and only a
+# cell whose style is a date style counts. 9999-12-31 is serial 2,958,465 in the 1900 system and
+# 2,957,003 in the 1904 one: the lower limit serves both (a cautious answer).
 _NEGATIVE_HINT = re.compile(rb"v>\s*-")
 _LARGE_HINT = re.compile(rb"v>\s*\+?(?:\d{7}|[\d.]+[eE]\+?\d)")  # or 1E+16, 2.5e7...
+_CELL_VALUE = re.compile(
+    rb"<" + _PREFIX + rb"c((?:\s[^<>]*)?)>\s*<" + _PREFIX + rb"v>\s*([^<]*?)\s*<"
+)
+_STYLE_ATTR = re.compile(rb"\bs\s*=\s*[\"'](\d+)[\"']")
+_TYPE_ATTR = re.compile(rb"\bt\s*=\s*[\"'](\w*)[\"']")
+_LAST_DATE_SERIAL = 2_958_465 - 1_462  # 9999-12-31 in the 1904 system (1900: 2,958,465)
 # Built-in number formats that calamine reads as dates and openpyxl does not know (locale dates).
 _LOCALE_DATE_FORMAT_IDS = frozenset({*range(27, 37), *range(50, 59)})
 
 
-def _markers(buffer: bytes) -> set[str]:
+def _outside_dates(buffer: bytes, date_styles: frozenset[int]) -> bool:
+    """Whether a numeric cell of ``buffer`` with a date style holds no date Excel can show."""
+    for match in _CELL_VALUE.finditer(buffer):
+        attributes, text = match[1], match[2]
+        kind = _TYPE_ATTR.search(attributes)
+        if kind is not None and kind[1] not in (b"n", b""):
+            continue  # a string's index, a boolean, an error: not a number
+        style = _STYLE_ATTR.search(attributes)
+        if (int(style[1]) if style else 0) not in date_styles:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            return True  # not a number where one is expected: let openpyxl say what it is
+        if not 0 <= value <= _LAST_DATE_SERIAL:
+            return True
+    return False
+
+
+def _markers(buffer: bytes, date_styles: frozenset[int] = frozenset()) -> set[str]:
     found = set()
     if _FORMULA_ELEMENT.search(buffer):
         found.add("formula")
@@ -104,17 +131,22 @@ def _markers(buffer: bytes) -> set[str]:
         int(m[1]) > _EXACT_IN_A_DOUBLE for m in _LONG_NUMBER.finditer(buffer)
     ):
         found.add("long_number")
-    if _NEGATIVE_HINT.search(buffer) or _LARGE_HINT.search(buffer):
-        found.add("beyond_dates")  # kept only if the workbook has a date style
+    if (
+        date_styles
+        and (_NEGATIVE_HINT.search(buffer) or _LARGE_HINT.search(buffer))
+        and _outside_dates(buffer, date_styles)
+    ):
+        found.add("date_out_of_range")
     return found
 
 
-def _date_styles(archive: zipfile.ZipFile) -> str | None:
-    """Whether the workbook's cell styles hold a date format, as openpyxl or calamine sees it.
+def _date_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], bool]:
+    """The cell styles with a date format, as openpyxl sees them, and whether a locale date
+    format is used (``numFmtId`` 27-36 or 50-58: dates for calamine, unknown to openpyxl).
 
-    ``date`` for a date format (openpyxl's own test of a format), ``locale_date`` for a built-in
-    locale date format openpyxl does not know, None for neither. A styles part that cannot be
-    read answers ``date`` (the cautious answer).
+    A style is its index in ``cellXfs`` (a cell's ``s``); openpyxl's own test of a format
+    decides what a date is. A styles part that cannot be read makes every style a date style
+    (the cautious answer).
     """
     from xml.etree import ElementTree
 
@@ -122,29 +154,33 @@ def _date_styles(archive: zipfile.ZipFile) -> str | None:
 
     # xl/styles.xml by convention; any part named so, wherever the workbook keeps it
     parts = [n for n in archive.namelist() if n.lower().endswith("styles.xml")]
-    answer = None
+    dates: set[int] = set()
+    locale = False
     for part in parts:
         try:
             root = ElementTree.fromstring(archive.read(part))
         except Exception:
-            return "date"
+            return frozenset(range(_MAX_STYLES)), False
         custom = {
             el.get("numFmtId"): el.get("formatCode") or ""
             for el in root.iter()
             if el.tag.rsplit("}", 1)[-1] == "numFmt"
         }
         for xfs in (el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "cellXfs"):
-            for xf in xfs:
+            for index, xf in enumerate(xfs):
                 ident = xf.get("numFmtId") or "0"
                 code = custom.get(ident)
                 if code is None and ident.isdigit():
                     if int(ident) in _LOCALE_DATE_FORMAT_IDS:
-                        answer = "locale_date"
+                        locale = True
                         continue
                     code = BUILTIN_FORMATS.get(int(ident))
                 if code and is_date_format(code):
-                    return "date"
-    return answer  # no styles part: every cell is General
+                    dates.add(index)
+    return frozenset(dates), locale  # no styles part: every cell is General
+
+
+_MAX_STYLES = 65_490  # Excel's limit of cell formats per workbook
 
 
 _SCAN_OVERLAP = 512  # a marker split across two blocks is found in the overlap
@@ -155,7 +191,7 @@ class WorksheetScan:
     """What one byte scan of a workbook's XML parts found.
 
     ``markers``: ``formula``, ``error``, ``long_number`` (see :func:`_markers`),
-    ``date_out_of_range`` (a date style, and a number that may be a date Excel cannot show),
+    ``date_out_of_range`` (a number with a date style that is no date Excel can show),
     ``locale_date`` (a built-in locale date format), or ``unreadable`` when a part does not
     inflate (the openpyxl reading then says what is wrong).
     ``inflated``: the XML parts' total inflated size, in bytes.
@@ -185,6 +221,9 @@ def scan_worksheets(path: Path) -> WorksheetScan:
     inflated = 0
     try:
         with zipfile.ZipFile(path) as archive:
+            date_styles, locale = _date_styles(archive)
+            if locale:
+                found.add("locale_date")
             for info in archive.infolist():
                 name = info.filename
                 if not name.lower().endswith(".xml"):
@@ -193,20 +232,12 @@ def scan_worksheets(path: Path) -> WorksheetScan:
                 with archive.open(info) as part:
                     tail = b""
                     while block := part.read(1 << 20):
-                        found |= _markers(tail + block)
+                        found |= _markers(tail + block, date_styles)
                         if "formula" in found:  # openpyxl in two passes: nothing more to learn
                             return WorksheetScan(frozenset(found), inflated)
                         tail = block[-_SCAN_OVERLAP:]
-            styles = _date_styles(archive)
     except Exception:  # an unreadable part: let the reader say what is wrong with it
         found.add("unreadable")
-        styles = None
-    if "beyond_dates" in found:
-        found.discard("beyond_dates")
-        if styles == "date":
-            found.add("date_out_of_range")
-    if styles == "locale_date":
-        found.add("locale_date")
     return WorksheetScan(frozenset(found), inflated)
 
 

@@ -258,10 +258,22 @@ def test_numbers_outside_excel_dates_go_to_openpyxl(tmp_path: Path) -> None:
     assert read(contract, path, "calamine") != by_openpyxl  # why they go to openpyxl
     assert read_xlsx_default(contract, path)[1] == by_openpyxl[1]
 
-    # the same numbers without a date style anywhere: plain numbers, calamine
+    # the same numbers without a date style: plain numbers, calamine, even beside a date
     plain = save(tmp_path / "plain.xlsx", [["N°", "Montant", "Jour"], ["A", -400, 3_000_000]])
     assert scan_worksheets(plain).engine == "calamine"
     assert read_xlsx_default(contract, plain)[1] == [(2, ["A", "-400", "3000000"])]
+    book = Workbook()
+    book.active.append(["N°", "Montant", "Jour"])
+    book.active.append(["A", -400, dt.date(2024, 1, 31)])
+    book.active.append(["B", 3e16, dt.datetime(2024, 2, 1, 8, 30)])
+    beside = tmp_path / "beside.xlsx"
+    book.save(beside)
+    assert scan_worksheets(beside).engine == "calamine"
+    assert read_xlsx_default(contract, beside)[1] == [
+        (2, ["A", "-400", "2024-01-31"]),
+        (3, ["B", "30000000000000000", "2024-02-01T08:30:00"]),
+    ]
+    assert read(contract, beside, "calamine") == read(contract, beside, "openpyxl")
 
     # a built-in locale date format (id 31): a date for calamine, a number for openpyxl
     book = Workbook()
